@@ -1,0 +1,1 @@
+"""liveblog-timeline: live blogs in, clean ordered live timelines out."""

@@ -1,0 +1,69 @@
+"""Errors of the service.
+
+    TimelineError
+    ├── NotFoundError
+    │   ├── TimelineNotFoundError
+    │   ├── SourceNotFoundError
+    │   └── EventNotFoundError
+    ├── ConflictError
+    ├── InvalidCursorError
+    └── StorageError
+
+Each error has a stable machine `kind` (the problem+json `type`) and a human message.
+"""
+
+from __future__ import annotations
+
+
+class TimelineError(Exception):
+    kind = "timeline"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(TimelineError):
+    kind = "not_found"
+
+
+class TimelineNotFoundError(NotFoundError):
+    kind = "not_found.timeline"
+
+    def __init__(self, timeline: str) -> None:
+        super().__init__(f"No timeline with id or slug {timeline!r}.")
+        self.timeline = timeline
+
+
+class SourceNotFoundError(NotFoundError):
+    kind = "not_found.source"
+
+    def __init__(self, source_id: str) -> None:
+        super().__init__(f"No source with id {source_id!r}.")
+        self.source_id = source_id
+
+
+class EventNotFoundError(NotFoundError):
+    kind = "not_found.event"
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"No event with id {event_id!r} in this timeline.")
+        self.event_id = event_id
+
+
+class ConflictError(TimelineError):
+    kind = "conflict"
+
+
+class InvalidCursorError(TimelineError):
+    kind = "invalid_cursor"
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(
+            f"Cursor {cursor[:40]!r} is not one this service issued; use the `next`/`prev` value of a page."
+        )
+        self.cursor = cursor
+
+
+class StorageError(TimelineError):
+    kind = "storage"

@@ -1,0 +1,140 @@
+"""The public shapes of the service: events, timelines, sources and changes.
+
+All datetimes are aware and in UTC; they serialize as RFC 3339 with `Z`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+
+from feeds.types import Media
+
+__all__ = [
+    "Change",
+    "Event",
+    "EventDraft",
+    "LastError",
+    "Media",
+    "Source",
+    "SourceHealth",
+    "Timeline",
+    "UTCDateTime",
+    "rfc3339",
+]
+
+
+def rfc3339(value: datetime) -> str:
+    """`2024-05-01T12:00:00Z`, with microseconds only when there are some."""
+    text = value.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+UTCDateTime = Annotated[AwareDatetime, PlainSerializer(rfc3339, return_type=str)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EventDraft(_Frozen):
+    """One normalized update, before the store gives it a revision and a seq.
+
+    `content_hash` covers every field a reader can see, so an unchanged update is recognised without
+    comparing fields one by one.
+    """
+
+    id: str = Field(description="Stable public id: `ev_` + base32 of a hash of (source_id, upstream_id).")
+    source_id: str
+    upstream_id: str
+    url: str | None = Field(None, description="Absolute permalink of the update, when the source has one.")
+    published_at: UTCDateTime = Field(description="First publication time: the ordering key.")
+    time_estimated: bool = Field(
+        False, description="The source gave no time; `published_at` is when the update was first seen."
+    )
+    updated_at: UTCDateTime | None = Field(None, description="Last upstream modification, if known.")
+    title: str | None = Field(None, description="Plain text.")
+    summary: str | None = Field(None, description="Plain text.")
+    body_html: str = Field("", description="Sanitized HTML (allow-list; no scripts, styles, handlers).")
+    body_text: str = Field("", description="Plain-text rendering of the body.")
+    key_event: bool = False
+    pinned: bool = False
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    media: tuple[Media, ...] = ()
+    position: int = Field(0, description="The source's own order among updates sharing a time.")
+    deleted: bool = Field(False, description="The source explicitly deleted the update.")
+    content_hash: str = Field(description="Hash over the normalized, reader-visible fields.")
+
+
+class Event(_Frozen):
+    """One update of a timeline, as stored and served."""
+
+    id: str = Field(description="Stable public id; never changes across edits.")
+    timeline_id: str
+    source_id: str
+    upstream_id: str
+    url: str | None = None
+    published_at: UTCDateTime
+    time_estimated: bool = False
+    updated_at: UTCDateTime | None = None
+    title: str | None = None
+    summary: str | None = None
+    body_html: str = ""
+    body_text: str = ""
+    key_event: bool = False
+    pinned: bool = False
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    media: tuple[Media, ...] = ()
+    position: int = 0
+    revision: int = Field(ge=1, description="1 on first sight, +1 on every content change.")
+    deleted: bool = Field(False, description="Tombstone: the update was deleted upstream.")
+    seq: int = Field(ge=1, description="Global sequence number of this event's latest change.")
+
+
+class Change(_Frozen):
+    """One stored change: the event's state after it, under the seq that made it."""
+
+    seq: int
+    kind: Literal["upsert", "delete"]
+    event: Event
+
+
+class LastError(_Frozen):
+    kind: str = Field(description="Stable machine kind, e.g. `fetch.timeout`, `parse.invalid`.")
+    message: str
+    at: UTCDateTime
+
+
+SourceStatus = Literal["new", "ok", "failing", "backing-off", "gone", "ended"]
+
+
+class SourceHealth(_Frozen):
+    status: SourceStatus = "new"
+    last_success_at: UTCDateTime | None = None
+    last_error: LastError | None = None
+    consecutive_failures: int = 0
+    next_poll_at: UTCDateTime | None = None
+    interval_seconds: float | None = None
+
+
+class Source(_Frozen):
+    id: str
+    timeline_id: str
+    url: str
+    adapter: str = Field(description="Adapter name, or `auto` to detect from each response.")
+    created_at: UTCDateTime
+    health: SourceHealth = SourceHealth()
+
+
+class Timeline(_Frozen):
+    id: str
+    slug: str
+    title: str
+    status: Literal["live", "ended"] = "live"
+    created_at: UTCDateTime
+    last_seq: int = Field(0, description="Seq of the timeline's latest change; 0 when it has none.")
+    sources: tuple[Source, ...] = ()

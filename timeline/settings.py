@@ -1,0 +1,35 @@
+"""Configuration from `TIMELINE_*` environment variables, loaded once and passed down."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIMELINE_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./timeline.db",
+        description="SQLAlchemy URL: `sqlite+aiosqlite:///path.db` or `postgresql+asyncpg://user@host/db`.",
+    )
+    allow_private_sources: bool = Field(
+        False, description="Allow sources on loopback/private addresses (for local test upstreams)."
+    )
+    contact_url: str = Field(
+        "https://github.com/liveblog-timeline/liveblog-timeline",
+        description="Where publishers can reach the operator; sent in the User-Agent.",
+    )
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to establish an upstream connection.")
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds for a whole upstream request.")
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0, description="Upstream body cap, after decompression.")
+    max_redirects: int = Field(5, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
