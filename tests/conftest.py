@@ -7,7 +7,20 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+def _find_fixtures() -> Path:
+    """`$TIMELINE_FIXTURES`, else `../shared/fixtures` beside the checkout, else the workspace's copy."""
+    candidates = [
+        os.environ.get("TIMELINE_FIXTURES", ""),
+        Path(__file__).resolve().parents[2] / "shared" / "fixtures",
+        "/work/shared/fixtures",
+    ]
+    existing = [Path(c) for c in candidates if c and Path(c).is_dir()]
+    return existing[0] if existing else Path(candidates[1])
+
+
+FIXTURES = _find_fixtures()
 POSTGRES_URL = os.environ.get("TIMELINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 
 
