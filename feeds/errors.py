@@ -8,7 +8,8 @@
     │   ├── RefusedAddressError      (SSRF guard)
     │   ├── HTTPStatusError
     │   ├── TLSError
-    │   └── ConnectError
+    │   ├── ConnectError
+    │   └── InvalidURLError          (not an http(s) URL)
     └── ParseError
         ├── FormatNotDetectedError
         └── InvalidDocumentError
@@ -67,6 +68,10 @@ class TLSError(FetchError):
 
 class ConnectError(FetchError):
     kind = "fetch.connect"
+
+
+class InvalidURLError(FetchError):
+    kind = "fetch.invalid_url"
 
 
 class ParseError(FeedsError):

@@ -1,0 +1,362 @@
+"""The only module that talks HTTP to upstreams.
+
+`Fetcher.fetch(url)` makes one polite conditional GET and returns a `FetchResult` (2xx or 304), or raises
+a `FetchError`. Its limits hold against hostile upstreams: one deadline for the whole request, a size cap
+counted after decompression, a redirect cap, and the SSRF guard of `feeds.ssrf` on every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from importlib.metadata import version
+from typing import Self
+
+import httpcore
+import httpx
+
+from feeds._transport import PoolTransport
+from feeds.errors import (
+    ConnectError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    InvalidURLError,
+    RefusedAddressError,
+    TLSError,
+    TooLargeError,
+    TooManyRedirectsError,
+)
+from feeds.ssrf import GuardedNetworkBackend, IPNetwork
+
+__all__ = ["FetchPolicy", "FetchResult", "Fetcher"]
+
+log = logging.getLogger("feeds.fetch")
+
+_PRODUCT = f"liveblog-timeline/{version('liveblog-timeline')}"
+# Every format an adapter reads, page first: a URL copied from a browser should get what the browser got.
+_ACCEPT = (
+    "text/html, application/json, application/feed+json, application/atom+xml, application/rss+xml, "
+    "application/xml, text/xml;q=0.9, */*;q=0.8"
+)
+# Only what `_Decoder` can inflate with bounded output; brotli would need a decoder we do not ship.
+_ACCEPT_ENCODING = "gzip, deflate"
+_PERMANENT_REDIRECTS = frozenset({301, 308})
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """Limits and manners for upstream requests (defaults from DESIGN §5)."""
+
+    connect_timeout: float = 5.0
+    total_timeout: float = 20.0  # the whole request, a slowly dripping body included
+    max_bytes: int = 10 * 1024 * 1024  # counted after decompression
+    max_redirects: int = 5
+    contact_url: str = "https://github.com/liveblog-timeline/liveblog-timeline"
+    allow_private: bool = False  # turns the SSRF guard off (local test upstreams)
+    allowed_networks: tuple[IPNetwork, ...] = ()  # non-public networks allowed anyway, e.g. an intranet
+
+    @property
+    def user_agent(self) -> str:
+        return f"{_PRODUCT} (+{self.contact_url})"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """An upstream's answer: a 2xx body, or 304 Not Modified with an empty body.
+
+    On 304 the validators sent are kept unless the upstream sent new ones, so callers can store
+    `etag` and `last_modified` as they are.
+    """
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    retry_after: float | None  # seconds
+    max_age: int | None  # seconds, from Cache-Control
+    permanent_redirect: bool  # every hop was 301/308, so `final_url` is the source's new address
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def redirected(self) -> bool:
+        return self.final_url != self.url
+
+
+class Fetcher:
+    """Fetches upstream URLs over one connection pool; close it with `aclose()` or `async with`.
+
+    `transport` replaces the network (tests pass `httpx.MockTransport`), and with it the SSRF guard.
+    """
+
+    def __init__(self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._policy = policy
+        self._client = httpx.AsyncClient(
+            transport=transport or PoolTransport(_network_backend(policy)),
+            headers={"User-Agent": policy.user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
+            timeout=httpx.Timeout(policy.total_timeout, connect=policy.connect_timeout),
+            # No proxies or credentials from the environment: the guard must see the upstream itself.
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET `url`, conditionally when validators are given, following redirects.
+
+        Raises a `FetchError` for anything but a 2xx or 304 answer. Logs one line either way.
+        """
+        started = time.perf_counter()
+        try:
+            result = await self._fetch_within_deadline(url, _validator_headers(etag, last_modified))
+        except FetchError as exc:
+            _log(url, started, exc)
+            raise
+        _log(url, started, result)
+        return result
+
+    async def _fetch_within_deadline(self, url: str, headers: dict[str, str]) -> FetchResult:
+        # httpx's timeouts bound each read, not the sum: a body dripping a byte a second never trips them.
+        try:
+            async with asyncio.timeout(self._policy.total_timeout):
+                request = self._client.build_request("GET", _checked_url(url), headers=headers)
+                return await self._follow(url, request)
+        except TimeoutError as exc:
+            raise _deadline_error(url, self._policy) from exc
+
+    async def _follow(self, url: str, request: httpx.Request) -> FetchResult:
+        # Redirects are followed here, not by httpx, which reads each redirect's whole body into memory.
+        hops: list[int] = []
+        for _ in range(self._policy.max_redirects + 1):
+            with _fetch_errors(request.url, self._policy):
+                response = await self._client.send(request, stream=True)
+                if response.next_request is None:
+                    return await self._complete(url, response, hops)
+                await response.aclose()
+            hops.append(response.status_code)
+            request = response.next_request
+            _checked_url(request.url)
+        raise TooManyRedirectsError(
+            f"{url} redirected more than {self._policy.max_redirects} times (a loop?); "
+            "check the URL, or raise TIMELINE_MAX_REDIRECTS",
+            url=url,
+        )
+
+    async def _complete(self, url: str, response: httpx.Response, hops: list[int]) -> FetchResult:
+        try:
+            _raise_for_status(response)
+            body = b"" if response.status_code == 304 else await self._read_body(response)
+        finally:
+            await response.aclose()
+        return _result(url, response, body, hops)
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        if response.is_stream_consumed:  # built in memory (httpx.MockTransport), already decoded by httpx
+            self._check_size(len(response.content), response)
+            return response.content
+        decoder = _Decoder(response.headers.get("Content-Encoding", ""), str(response.url))
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += decoder.decode(chunk, max_length=self._policy.max_bytes - len(body) + 1)
+            self._check_size(len(body), response)
+        return bytes(body)
+
+    def _check_size(self, size: int, response: httpx.Response) -> None:
+        if size > self._policy.max_bytes:
+            raise TooLargeError(
+                f"{response.url} sent more than {self._policy.max_bytes:,} bytes (after decompression); "
+                "raise TIMELINE_MAX_BODY_BYTES if the source is legitimate",
+                url=str(response.url),
+            )
+
+
+def _network_backend(policy: FetchPolicy) -> httpcore.AsyncNetworkBackend:
+    if policy.allow_private:
+        return httpcore.AnyIOBackend()
+    return GuardedNetworkBackend(allowed_networks=policy.allowed_networks)
+
+
+def _validator_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {"If-None-Match": etag, "If-Modified-Since": last_modified}
+    return {name: value for name, value in headers.items() if value}
+
+
+def _checked_url(url: str | httpx.URL) -> httpx.URL:
+    """`url` parsed, if it is an http(s) URL with a host."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise InvalidURLError(f"{url!r} is not a valid URL ({exc})", url=str(url)) from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidURLError(
+            f"{url} is not an http(s) URL; only http and https can be fetched", url=str(url)
+        )
+    return parsed
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if 200 <= status < 300 or status == 304:
+        return
+    retry_after = _retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+    said = f"{response.url} answered {status} {response.reason_phrase}".rstrip()
+    if retry_after is not None:
+        advice = f"retry after {retry_after:g} s"
+    elif 400 <= status < 500:
+        advice = "check the URL, and remove the source if it is gone"
+    else:
+        advice = "the upstream is failing; try again later"
+    raise HTTPStatusError(f"{said}; {advice}", url=str(response.url), status=status, retry_after=retry_after)
+
+
+def _result(url: str, response: httpx.Response, body: bytes, hops: list[int]) -> FetchResult:
+    headers, sent = response.headers, response.request.headers
+    not_modified = response.status_code == 304
+    return FetchResult(
+        url=url,
+        final_url=str(response.url),
+        status=response.status_code,
+        body=body,
+        content_type=headers.get("Content-Type"),
+        etag=headers.get("ETag") or (sent.get("If-None-Match") if not_modified else None),
+        last_modified=headers.get("Last-Modified")
+        or (sent.get("If-Modified-Since") if not_modified else None),
+        retry_after=_retry_after(headers.get("Retry-After"), datetime.now(UTC)),
+        max_age=_max_age(headers.get("Cache-Control")),
+        # One temporary hop means the source must keep its URL, so "any hop was permanent" is not enough.
+        permanent_redirect=bool(hops) and all(status in _PERMANENT_REDIRECTS for status in hops),
+    )
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After in seconds from `now`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _max_age(cache_control: str | None) -> int | None:
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        value = value.strip('"')
+        if name.lower() == "max-age" and value.isascii() and value.isdigit():
+            return int(value)
+    return None
+
+
+class _Decoder:
+    """Undoes gzip or deflate without producing more than `max_length` bytes per call.
+
+    httpx's own decoders inflate each network chunk in full, so one 64 KiB chunk of a gzip bomb becomes
+    64 MiB before any cap can look at it (and stacked codings multiply that). Here a bomb costs the cap.
+    """
+
+    def __init__(self, content_encoding: str, url: str) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        codings = [c for c in codings if c not in ("", "identity")]
+        if codings not in ([], ["gzip"], ["x-gzip"], ["deflate"]):
+            raise FetchError(
+                f"{url} sent Content-Encoding {content_encoding!r}; only gzip or deflate is supported"
+            )
+        # 32 + MAX_WBITS: zlib detects gzip or zlib framing itself, forgiving servers that mislabel one.
+        self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS) if codings else None
+        self._url = url
+
+    def decode(self, data: bytes, *, max_length: int) -> bytes:
+        if self._zlib is None:
+            return data
+        try:
+            return self._zlib.decompress(data, max_length)
+        except zlib.error as exc:
+            raise FetchError(f"{self._url} sent a corrupt compressed body ({exc})", url=self._url) from exc
+
+
+@contextmanager
+def _fetch_errors(url: httpx.URL, policy: FetchPolicy) -> Iterator[None]:
+    """Re-raise what goes wrong below HTTP on the way to `url` as a `FetchError`."""
+    try:
+        yield
+    except RefusedAddressError as exc:  # raised by the guard, which never sees URLs
+        raise RefusedAddressError(exc.message, url=str(url)) from exc
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, url, policy) from exc
+
+
+def _transport_error(exc: httpx.HTTPError, url: httpx.URL, policy: FetchPolicy) -> FetchError:
+    where, tls_cause = str(url), _ssl_cause(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return FetchTimeoutError(
+            f"could not connect to {url.host} within {policy.connect_timeout:g} s; "
+            "check that it is up, or raise TIMELINE_CONNECT_TIMEOUT",
+            url=where,
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return _deadline_error(where, policy)
+    if tls_cause is not None:
+        return TLSError(
+            f"TLS with {url.host} failed ({tls_cause}); check its certificate for that name",
+            url=where,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectError(
+            f"could not connect to {url.host} ({exc}); check the host name and that it is up", url=where
+        )
+    return FetchError(f"the request to {where} failed ({exc})", url=where)
+
+
+def _deadline_error(url: str, policy: FetchPolicy) -> FetchTimeoutError:
+    return FetchTimeoutError(
+        f"{url} did not finish answering within {policy.total_timeout:g} s; "
+        "raise TIMELINE_FETCH_TIMEOUT if the source is just slow",
+        url=url,
+    )
+
+
+def _ssl_cause(exc: BaseException | None) -> ssl.SSLError | None:
+    """The TLS error behind `exc`: httpcore reports failed handshakes as plain connect errors."""
+    if exc is None or isinstance(exc, ssl.SSLError):
+        return exc
+    return _ssl_cause(exc.__cause__ or exc.__context__)
+
+
+def _log(url: str, started: float, outcome: FetchResult | FetchError) -> None:
+    duration = round(time.perf_counter() - started, 3)
+    status: int | str
+    if isinstance(outcome, FetchResult):
+        level, status, size = logging.INFO, outcome.status, len(outcome.body)
+    else:
+        level, size = logging.WARNING, 0
+        status = outcome.status if isinstance(outcome, HTTPStatusError) else outcome.kind
+    fields = {"url": url, "status": status, "bytes": size, "duration": duration}
+    log.log(level, "fetch %s status=%s bytes=%d duration=%.3fs", url, status, size, duration, extra=fields)
