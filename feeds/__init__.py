@@ -1,0 +1,20 @@
+"""Fetching live-blog sources and parsing their formats; knows nothing of the service around it."""
+
+from feeds.adapters import ADAPTERS, NAMES, detect, parse
+from feeds.errors import FeedsError, FetchError, FormatNotDetectedError, InvalidDocumentError, ParseError
+from feeds.types import Media, ParsedSnapshot, ParsedUpdate
+
+__all__ = [
+    "ADAPTERS",
+    "NAMES",
+    "FeedsError",
+    "FetchError",
+    "FormatNotDetectedError",
+    "InvalidDocumentError",
+    "Media",
+    "ParseError",
+    "ParsedSnapshot",
+    "ParsedUpdate",
+    "detect",
+    "parse",
+]

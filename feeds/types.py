@@ -34,7 +34,9 @@ class ParsedUpdate(_Frozen):
     url: str | None = Field(None, description="Absolute permalink of the update, if the source has one.")
     key_event: bool = False
     pinned: bool = False
-    deleted: bool = Field(False, description="The source explicitly deleted this update (WordPress `type: delete`).")
+    deleted: bool = Field(
+        False, description="The source explicitly deleted this update (WordPress `type: delete`)."
+    )
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     media: tuple[Media, ...] = ()
@@ -60,4 +62,3 @@ class ParsedSnapshot(_Frozen):
     warnings: tuple[str, ...] = Field(
         (), description="What was wrong but repaired or skipped, one human sentence each."
     )
-

@@ -1,0 +1,9 @@
+import inspect
+
+import feeds
+
+
+def test_public_surface_is_exactly_all() -> None:
+    public = {name for name, value in vars(feeds).items() if not name.startswith("_")}
+    submodules = {name for name in public if inspect.ismodule(getattr(feeds, name))}
+    assert public - submodules == set(feeds.__all__)
