@@ -10,6 +10,8 @@ bytes are ever sent to it.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
@@ -89,12 +91,27 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        await self._refuse_before_connecting(host, port)
         stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         refusal = self._refusal(host, stream.get_extra_info("server_addr"))
         if refusal is not None:
             await stream.aclose()
             raise RefusedAddressError(refusal)
         return stream
+
+    async def _refuse_before_connecting(self, host: str, port: int) -> None:
+        """Refuse a host whose every address is refused, so a closed port still reads as refused.
+
+        The connect-time check stays the one that counts: DNS may answer differently the second time.
+        """
+        literal = _ip_or_none(host)
+        try:
+            addresses = [literal] if literal else await _resolve(host, port)
+        except OSError:
+            return  # let the connection attempt report the lookup failure in its own words
+        refusals = [self._refusal(host, (str(ip), port)) for ip in addresses]
+        if refusals and all(refusals):
+            raise RefusedAddressError(str(refusals[0]))
 
     async def connect_unix_socket(
         self,
@@ -119,6 +136,11 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
             return None
         where = f"{host} is" if _ip_or_none(host) == peer else f"{host} resolves to {peer},"
         return f"{where} {reason}; {_ALLOW_HINT}"
+
+
+async def _resolve(host: str, port: int) -> list[IPAddress]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ip for ip in (_ip_or_none(str(info[4][0])) for info in infos) if ip is not None]
 
 
 def _peer_ip(server_addr: object) -> IPAddress | None:

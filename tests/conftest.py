@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 
-
 def _find_fixtures() -> Path:
     """`$TIMELINE_FIXTURES`, else `../shared/fixtures` beside the checkout, else the workspace's copy."""
     candidates = [
@@ -21,7 +20,9 @@ def _find_fixtures() -> Path:
 
 
 FIXTURES = _find_fixtures()
-POSTGRES_URL = os.environ.get("TIMELINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_URL = os.environ.get(
+    "TIMELINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture(scope="session")

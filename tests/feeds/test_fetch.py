@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import logging
 import re
-import socket
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import cache
 from ipaddress import ip_network
-from types import TracebackType
 
 import httpx
 import pytest
@@ -33,91 +29,11 @@ from feeds.errors import (
     TooManyRedirectsError,
 )
 from feeds.fetch import Fetcher, FetchPolicy
+from tests.upstream import Request, Route, Upstream, closed, closed_port, head, redirect, respond
 
 MIB = 1024 * 1024
 LOCAL = FetchPolicy(allow_private=True, connect_timeout=2.0, total_timeout=10.0)
 LAST_MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT"
-
-
-@dataclass(frozen=True)
-class Request:
-    path: str
-    headers: dict[str, str]  # names lower-cased
-
-
-Route = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
-
-
-class Upstream:
-    """A tiny HTTP/1.1 server: each route writes a raw response, then the connection closes."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.routes: dict[str, Route] = dict(ROUTES)
-        self.requests: list[Request] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> Upstream:
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
-        self.port: int = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc_info: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            request = _parse(await reader.readuntil(b"\r\n\r\n"))
-            self.requests.append(request)
-            await self.routes.get(request.path, _not_found)(request, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client hung up, as the fetcher does when it stops reading
-        finally:
-            writer.close()
-            await _closed(writer)
-            self._tasks.discard(task)
-
-
-async def _closed(writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError):
-        await writer.wait_closed()
-
-
-def _parse(head: bytes) -> Request:
-    request_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines if line)
-    return Request(request_line.split()[1], {name.lower(): value for name, value in headers.items()})
-
-
-def _head(status: str, headers: dict[str, str]) -> bytes:
-    lines = [f"HTTP/1.1 {status}", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def respond(status: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Route:
-    async def route(request: Request, writer: asyncio.StreamWriter) -> None:
-        writer.write(_head(status, {**(headers or {}), "Content-Length": str(len(body))}) + body)
-        await writer.drain()
-
-    return route
-
-
-def redirect(status: str, location: str) -> Route:
-    return respond(status, {"Location": location})
-
-
-async def _not_found(request: Request, writer: asyncio.StreamWriter) -> None:
-    await respond("404 Not Found", body=b"no such page")(request, writer)
 
 
 async def _conditional(request: Request, writer: asyncio.StreamWriter) -> None:
@@ -126,14 +42,14 @@ async def _conditional(request: Request, writer: asyncio.StreamWriter) -> None:
 
 
 async def _endless(request: Request, writer: asyncio.StreamWriter) -> None:
-    writer.write(_head("200 OK", {"Content-Type": "text/plain"}))  # no length: the body ends at close
+    writer.write(head("200 OK", {"Content-Type": "text/plain"}))  # no length: the body ends at close
     while True:
         writer.write(b"x" * 65536)
         await writer.drain()
 
 
 async def _drip(request: Request, writer: asyncio.StreamWriter) -> None:
-    writer.write(_head("200 OK", {"Content-Length": "1000000"}))
+    writer.write(head("200 OK", {"Content-Length": "1000000"}))
     while True:
         writer.write(b"x")
         await writer.drain()
@@ -190,7 +106,7 @@ ROUTES: dict[str, Route] = {
 
 @pytest.fixture
 async def upstream() -> AsyncIterator[Upstream]:
-    async with Upstream() as server:
+    async with Upstream(routes=ROUTES) as server:
         yield server
 
 
@@ -337,10 +253,7 @@ async def test_redirect_to_another_scheme_is_refused(upstream: Upstream, fetcher
 
 
 async def test_closed_port_is_a_connect_error(fetcher: Fetcher) -> None:
-    with socket.socket() as sock:  # a port nobody listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-
+    port = closed_port()
     with pytest.raises(ConnectError, match=re.escape("could not connect to 127.0.0.1")):
         await fetcher.fetch(f"http://127.0.0.1:{port}/")
 
@@ -348,10 +261,10 @@ async def test_closed_port_is_a_connect_error(fetcher: Fetcher) -> None:
 async def test_tls_failure_is_a_tls_error(fetcher: Fetcher) -> None:
     async def plain_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1)  # the ClientHello has begun; answer it in plain HTTP
-        writer.write(_head("400 Bad Request", {"Content-Length": "0"}))
+        writer.write(head("400 Bad Request", {"Content-Length": "0"}))
         await reader.read()  # let the client hang up first, so it reads our answer
         writer.close()
-        await _closed(writer)
+        await closed(writer)
 
     async with await asyncio.start_server(plain_http, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
@@ -402,6 +315,13 @@ async def test_loopback_url_is_refused_before_any_request(upstream: Upstream) ->
     assert upstream.requests == []
 
 
+async def test_private_address_on_a_closed_port_reads_as_refused() -> None:
+    port = closed_port()
+    async with Fetcher(FetchPolicy()) as fetcher:
+        with pytest.raises(RefusedAddressError, match=re.escape("127.0.0.1 is a loopback address")):
+            await fetcher.fetch(f"http://127.0.0.1:{port}/")
+
+
 async def test_localhost_name_is_refused(upstream: Upstream) -> None:
     async with Fetcher(FetchPolicy()) as fetcher:
         with pytest.raises(
@@ -414,7 +334,7 @@ async def test_localhost_name_is_refused(upstream: Upstream) -> None:
 async def test_redirect_from_an_allowed_host_to_loopback_is_refused(upstream: Upstream) -> None:
     # Linux routes all of 127.0.0.0/8 to loopback: 127.0.0.2 plays a public host, 127.0.0.1 an internal one.
     policy = FetchPolicy(allowed_networks=(ip_network("127.0.0.2/32"),))
-    async with Upstream("127.0.0.2") as public, Fetcher(policy) as fetcher:
+    async with Upstream("127.0.0.2", ROUTES) as public, Fetcher(policy) as fetcher:
         public.routes["/hop"] = redirect("302 Found", upstream.url("/ok"))
         assert (await fetcher.fetch(public.url("/ok"))).body == BODY
 

@@ -1,0 +1,160 @@
+"""The `timeline` command: the composition root, where settings, fetcher, adapters and store meet."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import sys
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import orjson
+
+from feeds.adapters import NAMES, parse
+from feeds.errors import FetchError, ParseError
+from feeds.fetch import Fetcher, FetchPolicy
+from feeds.types import ParsedSnapshot
+from timeline.errors import TimelineError
+from timeline.models import EventDraft
+from timeline.normalize import normalize
+from timeline.settings import Settings, get_settings
+from timeline.store import Store, migrate
+
+T = TypeVar("T")
+
+EXIT_PARSE = 2
+EXIT_FETCH = 3
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"timeline: {message}", err=True)
+    sys.exit(code)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        connect_timeout=settings.connect_timeout,
+        total_timeout=settings.fetch_timeout,
+        max_bytes=settings.max_body_bytes,
+        max_redirects=settings.max_redirects,
+        contact_url=settings.contact_url,
+        allow_private=settings.allow_private_sources,
+    )
+
+
+async def _read(location: str, settings: Settings) -> tuple[bytes, str, str | None]:
+    """The bytes behind SOURCE (a URL, a file, or `-` for stdin), its base URL and content type."""
+    if location == "-":
+        return sys.stdin.buffer.read(), "", None
+    if location.startswith(("http://", "https://")):
+        async with Fetcher(_fetch_policy(settings)) as fetcher:
+            result = await fetcher.fetch(location)
+        return result.body, result.final_url, result.content_type
+    path = Path(location)
+    if not path.is_file():
+        _fail(f"{location}: no such file; SOURCE is a URL, a file path or - for stdin", EXIT_PARSE)
+    return path.read_bytes(), _canonical(location), None
+
+
+def _canonical(location: str) -> str:
+    """SOURCE as it is recorded: URLs as given, files as absolute `file:` URIs."""
+    if location == "-" or location.startswith(("http://", "https://")):
+        return location
+    return Path(location).resolve().as_uri()
+
+
+def _local_source_id(location: str) -> str:
+    """A stable source id for one-shot polls, so the same SOURCE always yields the same event ids."""
+    return "src_local_" + hashlib.blake2b(location.encode(), digest_size=6).hexdigest()
+
+
+async def _snapshot(location: str, adapter: str, settings: Settings) -> ParsedSnapshot:
+    try:
+        body, base_url, content_type = await _read(location, settings)
+        return parse(body, base_url, adapter=adapter, content_type=content_type)
+    except FetchError as exc:
+        _fail(exc.message, EXIT_FETCH)
+    except ParseError as exc:
+        _fail(f"{location}: {exc.message}", EXIT_PARSE)
+
+
+def _summary(drafts: list[EventDraft], snapshot: ParsedSnapshot) -> str:
+    keys = sum(d.key_event for d in drafts)
+    pinned = sum(d.pinned for d in drafts)
+    noun = "event" if len(drafts) == 1 else "events"
+    return f"{len(drafts)} {noun} ({keys} key, {pinned} pinned) from {snapshot.adapter}"
+
+
+def _warn(snapshot: ParsedSnapshot) -> None:
+    for warning in snapshot.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@click.group()
+def main() -> None:
+    """Turn live blogs into clean, ordered, live event timelines."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # One-shot commands report fetch failures themselves; the fetcher's own line would say it twice.
+    logging.getLogger("feeds.fetch").setLevel(logging.ERROR)
+
+
+adapter_option = click.option(
+    "--adapter", type=click.Choice(NAMES), default="auto", show_default=True, help="Source format."
+)
+
+
+@main.command()
+@click.argument("source")
+@adapter_option
+def poll(source: str, adapter: str) -> None:
+    """Fetch SOURCE once and print its updates as JSON lines, oldest first.
+
+    SOURCE is a URL, a local file path, or - for standard input.
+    """
+    snapshot = _run(_snapshot(source, adapter, get_settings()))
+    drafts = normalize(snapshot, source_id=_local_source_id(_canonical(source)), now=datetime.now(UTC))
+    out = sys.stdout.buffer
+    for draft in drafts:
+        out.write(orjson.dumps(draft.model_dump(mode="json", exclude={"content_hash"})) + b"\n")
+    out.flush()
+    _warn(snapshot)
+    click.echo(_summary(drafts, snapshot), err=True)
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the database schema (TIMELINE_DATABASE_URL)."""
+    url = get_settings().database_url
+    _run(migrate(url))
+    click.echo(f"database at {url} is up to date", err=True)
+
+
+async def _ingest(location: str, timeline: str, adapter: str, settings: Settings) -> str:
+    snapshot = await _snapshot(location, adapter, settings)
+    await migrate(settings.database_url)
+    async with await Store.open(settings.database_url) as store:
+        source = await store.ensure_source(timeline, _canonical(location), adapter, title=snapshot.title)
+        drafts = normalize(snapshot, source_id=source.id, now=datetime.now(UTC))
+        result = await store.apply(source.id, drafts, complete=snapshot.complete, now=datetime.now(UTC))
+    _warn(snapshot)
+    return f"new={result.new} updated={result.updated} deleted={result.deleted}"
+
+
+@main.command()
+@click.argument("source")
+@click.option("--timeline", "timeline_slug", required=True, help="Slug of the timeline (created if missing).")
+@adapter_option
+def ingest(source: str, timeline_slug: str, adapter: str) -> None:
+    """Poll SOURCE once into the database and print new/updated/deleted counts."""
+    try:
+        click.echo(_run(_ingest(source, timeline_slug, adapter, get_settings())))
+    except TimelineError as exc:
+        _fail(exc.message, 1)

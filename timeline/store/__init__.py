@@ -1,0 +1,11 @@
+"""Persistence: the only package that imports SQLAlchemy and issues SQL.
+
+`Store` holds timelines, sources and events in SQLite (embedded) or PostgreSQL; `migrate(url)` creates or
+upgrades the schema (what `timeline migrate` runs).
+"""
+
+from timeline.store._migrate import migrate
+from timeline.store._store import Store
+from timeline.store.types import ApplyResult, Page, PollState, Revision
+
+__all__ = ["ApplyResult", "Page", "PollState", "Revision", "Store", "migrate"]

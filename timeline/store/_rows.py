@@ -1,0 +1,106 @@
+"""Conversions between table rows and the public models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, RowMapping
+
+from timeline.models import Event, EventDraft, LastError, Source, SourceHealth, Timeline
+from timeline.store.types import PollState, Revision
+
+_EVENT_FIELDS = tuple(name for name in Event.model_fields if name not in ("authors", "tags", "media"))
+_POLL_FIELDS = tuple(PollState.__dataclass_fields__)
+
+
+def _json(values: Iterable[object]) -> str:
+    return orjson.dumps(list(values)).decode()
+
+
+def content(draft: EventDraft, published_at: datetime) -> dict[str, Any]:
+    """The content columns of `draft`, with `published_at` as the store decided it."""
+    return {
+        "url": draft.url,
+        "published_at": published_at,
+        "time_estimated": draft.time_estimated,
+        "updated_at": draft.updated_at,
+        "title": draft.title,
+        "summary": draft.summary,
+        "body_html": draft.body_html,
+        "body_text": draft.body_text,
+        "key_event": draft.key_event,
+        "pinned": draft.pinned,
+        "authors": _json(draft.authors),
+        "tags": _json(draft.tags),
+        "media": _json(m.model_dump(exclude_none=True) for m in draft.media),
+        "position": draft.position,
+        "content_hash": draft.content_hash,
+    }
+
+
+def _lists(row: RowMapping) -> dict[str, Any]:
+    return {name: orjson.loads(row[name]) for name in ("authors", "tags", "media")}
+
+
+def event(row: Row[Any]) -> Event:
+    fields = row._mapping
+    return Event(**{name: fields[name] for name in _EVENT_FIELDS}, **_lists(fields))
+
+
+def revision(row: Row[Any]) -> Revision:
+    """A row of `event_revisions` joined with its event's id, timeline, source and upstream id."""
+    fields = row._mapping
+    kept = {name: fields[name] for name in _EVENT_FIELDS if name != "deleted"}
+    return Revision(**kept, **_lists(fields), recorded_at=fields["recorded_at"])
+
+
+def poll_state(row: Row[Any]) -> PollState:
+    return PollState(**{name: row._mapping[name] for name in _POLL_FIELDS})
+
+
+def poll_values(state: PollState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in _POLL_FIELDS}
+
+
+def _health(state: PollState) -> SourceHealth:
+    last_error = None
+    if state.last_error_kind and state.last_error_at:
+        last_error = LastError(
+            kind=state.last_error_kind, message=state.last_error_message or "", at=state.last_error_at
+        )
+    return SourceHealth(
+        status=state.status,
+        last_success_at=state.last_success_at,
+        last_error=last_error,
+        consecutive_failures=state.consecutive_failures,
+        next_poll_at=state.next_poll_at,
+        interval_seconds=state.interval_seconds,
+    )
+
+
+def source(row: Row[Any]) -> Source:
+    fields = row._mapping
+    return Source(
+        id=fields["id"],
+        timeline_id=fields["timeline_id"],
+        url=fields["url"],
+        adapter=fields["adapter"],
+        created_at=fields["created_at"],
+        health=_health(poll_state(row)),
+    )
+
+
+def timeline(row: Row[Any], sources: Sequence[Source] = ()) -> Timeline:
+    fields = row._mapping
+    return Timeline(
+        id=fields["id"],
+        slug=fields["slug"],
+        title=fields["title"],
+        status=fields["status"],
+        created_at=fields["created_at"],
+        last_seq=fields["last_seq"],
+        sources=tuple(sources),
+    )

@@ -1,0 +1,99 @@
+"""Sources: attach, read, detach, and the poller's state (stored here, decided elsewhere)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from timeline.errors import ConflictError, SourceNotFoundError
+from timeline.ids import new_id
+from timeline.models import Source
+from timeline.store import _rows
+from timeline.store._apply import lock_source, write
+from timeline.store._base import StoreBase, require_timeline, utcnow, wrap_errors
+from timeline.store._plan import Plan
+from timeline.store.tables import events, sources
+from timeline.store.types import ApplyResult, PollState
+
+
+class SourcesMixin(StoreBase):
+    @wrap_errors
+    async def add_source(
+        self, timeline_id: str, url: str, adapter: str, *, now: datetime | None = None
+    ) -> Source:
+        """Attach a source, due for its first poll now.
+
+        Raises `TimelineNotFoundError`, and `ConflictError` when the timeline already has this URL.
+        """
+        source_id, created = new_id("src"), now or utcnow()
+        row = {
+            "id": source_id,
+            "timeline_id": timeline_id,
+            "url": url,
+            "adapter": adapter,
+            "created_at": created,
+        }
+        state = _rows.poll_values(PollState(next_poll_at=created))
+        try:
+            async with self._writing() as conn:
+                await require_timeline(conn, timeline_id)
+                await conn.execute(insert(sources).values({**row, **state}))
+                return await _source(conn, source_id)
+        except IntegrityError as exc:
+            raise ConflictError(f"timeline {timeline_id!r} already has the source {url!r}") from exc
+
+    @wrap_errors
+    async def get_source(self, source_id: str) -> Source:
+        """Raises `SourceNotFoundError`."""
+        async with self._reading() as conn:
+            return await _source(conn, source_id)
+
+    @wrap_errors
+    async def remove_source(self, source_id: str, *, now: datetime | None = None) -> ApplyResult:
+        """Detach a source. Its live events become tombstones (new seqs), so clients syncing by seq
+        learn they are gone. Raises `SourceNotFoundError`."""
+        live = select(events.c.id).where(events.c.source_id == source_id, events.c.deleted.is_(False))
+        async with self._writing() as conn:
+            timeline_id, last_seq, _ = await lock_source(conn, source_id)
+            todo = Plan(tombstones=list((await conn.scalars(live.order_by(events.c.id))).all()))
+            if todo:
+                last_seq = await write(conn, timeline_id, todo, now or utcnow())
+            await conn.execute(delete(sources).where(sources.c.id == source_id))
+        return ApplyResult(timeline_id, deleted=len(todo.tombstones), last_seq=last_seq)
+
+    @wrap_errors
+    async def get_poll_state(self, source_id: str) -> PollState:
+        """Raises `SourceNotFoundError`."""
+        async with self._reading() as conn:
+            return _rows.poll_state(await _source_row(conn, source_id))
+
+    @wrap_errors
+    async def save_poll_state(self, source_id: str, state: PollState) -> None:
+        """Replace the source's poll state. Raises `SourceNotFoundError`."""
+        await self._update_source(source_id, _rows.poll_values(state))
+
+    @wrap_errors
+    async def request_poll(self, source_id: str, *, now: datetime | None = None) -> None:
+        """Make the source due now ("poll now"); a poller picks it up. Raises `SourceNotFoundError`."""
+        await self._update_source(source_id, {"next_poll_at": now or utcnow()})
+
+    async def _update_source(self, source_id: str, values: dict[str, object]) -> None:
+        async with self._writing() as conn:
+            result = await conn.execute(update(sources).where(sources.c.id == source_id).values(values))
+        if result.rowcount == 0:
+            raise SourceNotFoundError(source_id)
+
+
+async def _source_row(conn: AsyncConnection, source_id: str) -> Row[Any]:
+    row = (await conn.execute(select(sources).where(sources.c.id == source_id))).one_or_none()
+    if row is None:
+        raise SourceNotFoundError(source_id)
+    return row
+
+
+async def _source(conn: AsyncConnection, source_id: str) -> Source:
+    return _rows.source(await _source_row(conn, source_id))

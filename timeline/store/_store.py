@@ -1,0 +1,70 @@
+"""The `Store` class: every topic mixin, plus opening and closing."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from timeline.errors import TimelineNotFoundError
+from timeline.models import Source
+from timeline.store._apply import ApplyMixin
+from timeline.store._base import wrap_errors
+from timeline.store._events import EventsMixin
+from timeline.store._migrate import check_schema, migrate
+from timeline.store._sources import SourcesMixin
+from timeline.store._timelines import TimelinesMixin
+from timeline.store.engine import create_engine
+
+
+class Store(TimelinesMixin, SourcesMixin, ApplyMixin, EventsMixin):
+    """Timelines, sources and events in SQLite or PostgreSQL: the only code that speaks SQL.
+
+    Contract: every method may raise `StorageError` (driver and connection errors, wrapped once, the
+    cause chained); the other errors each method names are about the data. All datetimes taken and
+    returned are aware and in UTC. Methods are safe to call concurrently from many tasks.
+
+        async with await Store.open("sqlite+aiosqlite:///timeline.db") as store:
+            page = await store.page(timeline_id)
+    """
+
+    @classmethod
+    @wrap_errors
+    async def open(cls, url: str, *, migrate: bool = False) -> Self:
+        """Connect to `url`. The schema must be current (`timeline migrate`), else `StorageError`;
+        `migrate=True` upgrades it first, for the one-command `timeline serve`."""
+        if migrate:
+            await _migrate(url)
+        engine = create_engine(url)
+        try:
+            await check_schema(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def ensure_source(
+        self, timeline: str, url: str, adapter: str, *, title: str | None = None
+    ) -> Source:
+        """The source of `timeline` (id or slug) with this URL, created when missing, and the timeline
+        too (`timeline` as its slug). For one-shot ingestion; not one transaction."""
+        try:
+            found = await self.get_timeline(timeline)
+        except TimelineNotFoundError:
+            found = await self.create_timeline(title or timeline, slug=timeline)
+        existing = [source for source in found.sources if source.url == url]
+        return existing[0] if existing else await self.add_source(found.id, url, adapter)
+
+
+_migrate = migrate  # `open` has a parameter named `migrate`

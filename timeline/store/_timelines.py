@@ -1,0 +1,119 @@
+"""Timelines: create with a unique slug, read with their sources, update, delete."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Row, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from timeline.errors import ConflictError, TimelineNotFoundError
+from timeline.ids import new_id
+from timeline.models import Source, Timeline
+from timeline.store import _rows
+from timeline.store._base import StoreBase, utcnow, wrap_errors
+from timeline.store.tables import sources, timelines
+
+# Lowercase ASCII words joined by single hyphens: never an id (ids have `_`), always URL-safe.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SLUG_MAX = 60
+_STATUSES = ("live", "ended")
+
+
+def slugify(title: str) -> str:
+    """`"Élection 2024: live!"` → `"election-2024-live"`; `"timeline"` when nothing is left."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug[:_SLUG_MAX].rstrip("-") or "timeline"
+
+
+class TimelinesMixin(StoreBase):
+    @wrap_errors
+    async def create_timeline(
+        self, title: str, slug: str | None = None, *, now: datetime | None = None
+    ) -> Timeline:
+        """A new live timeline. Without `slug`, one is derived from the title (`-2`, `-3`… when taken).
+
+        Raises `ConflictError` when the slug is taken (a derived one only by a concurrent create on
+        PostgreSQL), `ValueError` when an explicit slug is malformed.
+        """
+        if slug is not None and not SLUG.fullmatch(slug):
+            raise ValueError(f"slug {slug!r} must be lowercase ASCII letters and digits joined by hyphens")
+        ident = new_id("tl")
+        row = {"id": ident, "title": title, "status": "live", "created_at": now or utcnow(), "last_seq": 0}
+        async with self._writing() as conn:
+            row["slug"] = slug or await _free_slug(conn, slugify(title))
+            try:
+                await conn.execute(insert(timelines).values(row))
+            except IntegrityError as exc:
+                raise ConflictError(f"slug {row['slug']!r} is already taken") from exc
+            return await _timeline(conn, ident)
+
+    @wrap_errors
+    async def get_timeline(self, id_or_slug: str) -> Timeline:
+        """The timeline with this id or slug, with its sources. Raises `TimelineNotFoundError`."""
+        async with self._reading() as conn:
+            return await _timeline(conn, id_or_slug)
+
+    @wrap_errors
+    async def list_timelines(self) -> list[Timeline]:
+        """Every timeline with its sources, oldest first."""
+        async with self._reading() as conn:
+            rows = await conn.execute(select(timelines).order_by(timelines.c.created_at, timelines.c.id))
+            attached = await _sources_by_timeline(conn)
+        return [_rows.timeline(row, attached[row.id]) for row in rows]
+
+    @wrap_errors
+    async def update_timeline(
+        self, id_or_slug: str, *, title: str | None = None, status: Literal["live", "ended"] | None = None
+    ) -> Timeline:
+        """Change the title and/or status. Raises `TimelineNotFoundError`."""
+        if status is not None and status not in _STATUSES:
+            raise ValueError(f"status must be one of {_STATUSES}, not {status!r}")
+        values = {name: value for name, value in (("title", title), ("status", status)) if value is not None}
+        async with self._writing() as conn:
+            if values:
+                await conn.execute(update(timelines).where(_matches(id_or_slug)).values(values))
+            return await _timeline(conn, id_or_slug)
+
+    @wrap_errors
+    async def delete_timeline(self, id_or_slug: str) -> None:
+        """Delete a timeline with its sources, events and revisions. Raises `TimelineNotFoundError`."""
+        async with self._writing() as conn:
+            result = await conn.execute(delete(timelines).where(_matches(id_or_slug)))
+        if result.rowcount == 0:
+            raise TimelineNotFoundError(id_or_slug)
+
+
+def _matches(id_or_slug: str) -> ColumnElement[bool]:
+    return or_(timelines.c.id == id_or_slug, timelines.c.slug == id_or_slug)
+
+
+async def _free_slug(conn: AsyncConnection, base: str) -> str:
+    """`base`, or `base-N` with the smallest free N ≥ 2."""
+    query = select(timelines.c.slug).where(or_(timelines.c.slug == base, timelines.c.slug.like(f"{base}-%")))
+    taken = set((await conn.scalars(query)).all())
+    candidates = (base if n == 1 else f"{base}-{n}" for n in range(1, len(taken) + 2))
+    return next(slug for slug in candidates if slug not in taken)
+
+
+async def _timeline(conn: AsyncConnection, id_or_slug: str) -> Timeline:
+    row: Row[Any] | None = (await conn.execute(select(timelines).where(_matches(id_or_slug)))).one_or_none()
+    if row is None:
+        raise TimelineNotFoundError(id_or_slug)
+    attached = await conn.execute(
+        select(sources).where(sources.c.timeline_id == row.id).order_by(sources.c.created_at)
+    )
+    return _rows.timeline(row, [_rows.source(s) for s in attached])
+
+
+async def _sources_by_timeline(conn: AsyncConnection) -> dict[str, list[Source]]:
+    grouped: dict[str, list[Source]] = defaultdict(list)
+    for row in await conn.execute(select(sources).order_by(sources.c.created_at)):
+        grouped[row.timeline_id].append(_rows.source(row))
+    return grouped

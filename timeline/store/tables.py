@@ -1,0 +1,184 @@
+"""The schema, as SQLAlchemy Core tables. Migrations (`migrations/versions/`) must match it.
+
+Datetimes are stored as integer microseconds since the Unix epoch (UTC) on both backends: SQLite has no
+datetime type, and integers order and compare the same everywhere, like the cursors of `timeline.ids`.
+List fields (authors, tags, media) are JSON text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(value: datetime) -> int:
+    """Exact integer microseconds since the epoch; naive datetimes are refused, never guessed."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the store only takes aware (UTC) datetimes")
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class UTCMicros(TypeDecorator[datetime]):
+    """An aware datetime, stored as BIGINT microseconds since the epoch and read back in UTC."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_micros(value)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else from_micros(value)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# One row (id = 1): the global seq. Writers bump it late in their transaction; its row lock orders
+# concurrent writers on PostgreSQL so seqs become visible in commit order.
+seq_counter = Table(
+    "seq_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+timelines = Table(
+    "timelines",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", UTCMicros, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("timeline_id", Text, ForeignKey("timelines.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("adapter", Text, nullable=False),
+    Column("created_at", UTCMicros, nullable=False),
+    # Poll state, written by the poller (see PollState).
+    Column("status", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", Text),
+    Column("next_poll_at", UTCMicros),
+    Column("interval_seconds", Float),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("last_error_kind", Text),
+    Column("last_error_message", Text),
+    Column("last_error_at", UTCMicros),
+    Column("last_success_at", UTCMicros),
+    Column("lease_owner", Text),
+    Column("lease_until", UTCMicros),
+    # Fingerprint of the drafts of the last `apply` that changed something (see _plan.fingerprint).
+    # Whatever else changes a source's events must set it to NULL.
+    Column("snapshot_digest", Text),
+    UniqueConstraint("timeline_id", "url"),
+    Index(None, "next_poll_at"),
+)
+
+# Reader-visible content of an event, shared by `events` and `event_revisions`.
+CONTENT_COLUMNS = (
+    "url",
+    "published_at",
+    "time_estimated",
+    "updated_at",
+    "title",
+    "summary",
+    "body_html",
+    "body_text",
+    "key_event",
+    "pinned",
+    "authors",
+    "tags",
+    "media",
+    "position",
+    "content_hash",
+)
+
+
+def _content() -> list[Column[Any]]:
+    return [
+        Column("url", Text),
+        Column("published_at", UTCMicros, nullable=False),
+        Column("time_estimated", Boolean, nullable=False),
+        Column("updated_at", UTCMicros),
+        Column("title", Text),
+        Column("summary", Text),
+        Column("body_html", Text, nullable=False),
+        Column("body_text", Text, nullable=False),
+        Column("key_event", Boolean, nullable=False),
+        Column("pinned", Boolean, nullable=False),
+        Column("authors", Text, nullable=False),
+        Column("tags", Text, nullable=False),
+        Column("media", Text, nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("content_hash", Text, nullable=False),
+    ]
+
+
+# The latest state of each event; `seq` is the seq of its latest change, so "changes since N" is a range
+# scan on (timeline_id, seq). `source_id` has no foreign key: removing a source leaves its tombstones.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("timeline_id", Text, ForeignKey("timelines.id", ondelete="CASCADE"), nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("upstream_id", Text, nullable=False),
+    *_content(),
+    Column("revision", Integer, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    UniqueConstraint("source_id", "upstream_id"),
+    Index(None, "timeline_id", "seq"),
+    Index(None, "timeline_id", "published_at", "position", "id"),
+)
+
+# Every version of every event, the current one included.
+event_revisions = Table(
+    "event_revisions",
+    metadata,
+    Column("event_id", Text, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    *_content(),
+    Column("recorded_at", UTCMicros, nullable=False),
+    PrimaryKeyConstraint("event_id", "revision"),
+)

@@ -1,0 +1,70 @@
+"""Values the store returns besides the public models: apply results, pages, revisions, poll state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import Field
+
+from timeline.models import Event, SourceStatus, UTCDateTime
+
+__all__ = ["ApplyResult", "Page", "PollState", "Revision"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What one `apply` (or `remove_source`) changed.
+
+    The changes took the contiguous seqs `first_seq … last_seq`; read them back with
+    `changes(timeline_id, since=first_seq - 1)`. With nothing changed, `last_seq` is the timeline's.
+    """
+
+    timeline_id: str
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    last_seq: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.new + self.updated + self.deleted
+
+    @property
+    def first_seq(self) -> int | None:
+        return self.last_seq - self.changed + 1 if self.changed else None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Events in reading order. Pass `next` as `after=` to read on and `prev` as `before=` to go back;
+    each is None when there is nothing more in that direction."""
+
+    events: list[Event]
+    next: str | None = None
+    prev: str | None = None
+
+
+class Revision(Event):
+    """One stored version of an event: its content at `revision`, recorded under `seq`."""
+
+    recorded_at: UTCDateTime = Field(description="When the store recorded this version.")
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """The poller's bookkeeping for one source. The store keeps it; it decides nothing."""
+
+    status: SourceStatus = "new"
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    next_poll_at: datetime | None = None
+    interval_seconds: float | None = None
+    consecutive_failures: int = 0
+    last_error_kind: str | None = None
+    last_error_message: str | None = None
+    last_error_at: datetime | None = None
+    last_success_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
