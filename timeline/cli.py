@@ -6,7 +6,8 @@ import asyncio
 import hashlib
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -18,9 +19,12 @@ from feeds.adapters import NAMES, parse
 from feeds.errors import FetchError, ParseError
 from feeds.fetch import Fetcher, FetchPolicy
 from feeds.types import ParsedSnapshot
+from timeline.api import create_app
 from timeline.errors import TimelineError
+from timeline.keys import key_file, load_or_create_key
 from timeline.models import EventDraft
 from timeline.normalize import normalize
+from timeline.poller import Ingestor
 from timeline.settings import Settings, get_settings
 from timeline.store import Store, migrate
 
@@ -104,6 +108,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # One-shot commands report fetch failures themselves; the fetcher's own line would say it twice.
     logging.getLogger("feeds.fetch").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 adapter_option = click.option(
@@ -139,11 +144,12 @@ def migrate_command() -> None:
 
 async def _ingest(location: str, timeline: str, adapter: str, settings: Settings) -> str:
     snapshot = await _snapshot(location, adapter, settings)
-    await migrate(settings.database_url)
-    async with await Store.open(settings.database_url) as store:
+    async with (
+        await Store.open(settings.database_url, migrate=True) as store,
+        _ingestor(settings)(store) as ingest,
+    ):
         source = await store.ensure_source(timeline, _canonical(location), adapter, title=snapshot.title)
-        drafts = normalize(snapshot, source_id=source.id, now=datetime.now(UTC))
-        result = await store.apply(source.id, drafts, complete=snapshot.complete, now=datetime.now(UTC))
+        result = await ingest.apply(source, snapshot)
     _warn(snapshot)
     return f"new={result.new} updated={result.updated} deleted={result.deleted}"
 
@@ -158,3 +164,62 @@ def ingest(source: str, timeline_slug: str, adapter: str) -> None:
         click.echo(_run(_ingest(source, timeline_slug, adapter, get_settings())))
     except TimelineError as exc:
         _fail(exc.message, 1)
+
+
+def _ingestor(settings: Settings) -> Callable[[Store], AbstractAsyncContextManager[Ingestor]]:
+    @asynccontextmanager
+    async def ingestor(store: Store) -> AsyncIterator[Ingestor]:
+        async with Fetcher(_fetch_policy(settings)) as fetcher:
+            yield Ingestor(store, fetcher)
+
+    return ingestor
+
+
+def _api_keys(settings: Settings) -> Settings:
+    """Settings with an API key: the configured ones, or one made and kept beside the database."""
+    if settings.api_key_list:
+        return settings
+    path = key_file(settings.database_url)
+    key, created = load_or_create_key(path)
+    if created:
+        click.echo(
+            f"Created an API key for writes and saved it in {path} (mode 0600):\n\n    {key}\n", err=True
+        )
+    else:
+        click.echo(f"Using the API key saved in {path}.", err=True)
+    click.echo(f'Send it with writes: curl -H "Authorization: Bearer {key}" …', err=True)
+    return settings.model_copy(update={"api_keys": key})
+
+
+def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool) -> None:
+    import uvicorn
+
+    host, port = host or settings.host, port or settings.port
+    app = create_app(settings, ingest=_ingestor(settings), migrate=migrate)
+    click.echo(
+        f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
+    )
+    logging.getLogger("feeds.fetch").setLevel(logging.INFO)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+
+
+host_option = click.option(
+    "--host", default=None, help="Interface to listen on (TIMELINE_HOST, default 127.0.0.1)."
+)
+port_option = click.option("--port", type=int, default=None, help="Port (TIMELINE_PORT, default 8000).")
+
+
+@main.command()
+@host_option
+@port_option
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API over the embedded database, migrating it first: the one-command start."""
+    _run_server(_api_keys(get_settings()), host, port, migrate=True)
+
+
+@main.command()
+@host_option
+@port_option
+def api(host: str | None, port: int | None) -> None:
+    """Run the API only (the database must be migrated: `timeline migrate`)."""
+    _run_server(get_settings(), host, port, migrate=False)

@@ -26,8 +26,15 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds for a whole upstream request.")
     max_body_bytes: int = Field(10 * 1024 * 1024, gt=0, description="Upstream body cap, after decompression.")
     max_redirects: int = Field(5, ge=0)
+    api_keys: str = Field(
+        "", description="Comma-separated keys for write requests (`Authorization: Bearer KEY`)."
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    @property
+    def api_key_list(self) -> tuple[str, ...]:
+        return tuple(key.strip() for key in self.api_keys.split(",") if key.strip())
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, select, true, tuple_
@@ -31,16 +32,18 @@ class EventsMixin(StoreBase):
         before: str | None = None,
         after: str | None = None,
         key_events: bool = False,
+        since: datetime | None = None,
     ) -> Page:
         """Up to `limit` live events in `order` of (published_at, position, id), by keyset.
 
         `after` reads on from a cursor in the reading order, `before` goes back from it (give at most
-        one). Tombstones are left out; `key_events` keeps key events only.
+        one). Tombstones are left out; `key_events` keeps key events only, `since` events published at or
+        after that time.
         Raises `TimelineNotFoundError` and `InvalidCursorError`.
         """
         if limit < 1 or (before and after):
             raise ValueError("page needs limit >= 1 and at most one of `before` and `after`")
-        window = _Window(timeline_id, order, key_events)
+        window = _Window(timeline_id, order, key_events, since)
         async with self._reading() as conn:
             result = await window.page(conn, limit, _decode(before), _decode(after))
             if not result.events:
@@ -117,8 +120,9 @@ def _live(timeline_id: str) -> Select[Any]:
 class _Window:
     """Keyset paging over one timeline's live events, seen in one reading order."""
 
-    def __init__(self, timeline_id: str, order: Order, key_events: bool) -> None:
-        self._query = _live(timeline_id).where(events.c.key_event if key_events else true())
+    def __init__(self, timeline_id: str, order: Order, key_events: bool, since: datetime | None) -> None:
+        query = _live(timeline_id).where(events.c.key_event if key_events else true())
+        self._query = query.where(events.c.published_at >= since) if since else query
         self._desc = order == "desc"
 
     def _follows(self, key: SortKey) -> ColumnElement[bool]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
+
 from timeline.errors import TimelineNotFoundError
 from timeline.models import Source
 from timeline.store._apply import ApplyMixin
@@ -41,6 +43,12 @@ class Store(TimelinesMixin, SourcesMixin, ApplyMixin, EventsMixin):
             await engine.dispose()
             raise
         return cls(engine)
+
+    @wrap_errors
+    async def ping(self) -> None:
+        """Raise `StorageError` unless the database answers a trivial query."""
+        async with self._reading() as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         """Close every pooled connection."""

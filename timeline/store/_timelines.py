@@ -61,6 +61,16 @@ class TimelinesMixin(StoreBase):
             return await _timeline(conn, id_or_slug)
 
     @wrap_errors
+    async def timeline_seq(self, id_or_slug: str) -> tuple[str, int]:
+        """Id and `last_seq` of a timeline, the cheap read behind ETags. Raises `TimelineNotFoundError`."""
+        query = select(timelines.c.id, timelines.c.last_seq).where(_matches(id_or_slug))
+        async with self._reading() as conn:
+            row = (await conn.execute(query)).one_or_none()
+        if row is None:
+            raise TimelineNotFoundError(id_or_slug)
+        return row.id, row.last_seq
+
+    @wrap_errors
     async def list_timelines(self) -> list[Timeline]:
         """Every timeline with its sources, oldest first."""
         async with self._reading() as conn:

@@ -1,0 +1,104 @@
+"""The Litestar application: `create_app(settings, ingest=…)`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.enums import ScopeType
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from timeline.api.caching import SeqCache
+from timeline.api.deps import Services, SourceIngest, provide_services
+from timeline.api.events import EventController
+from timeline.api.health import healthz, metrics, readyz
+from timeline.api.problems import EXCEPTION_HANDLERS
+from timeline.api.timelines import TimelineController
+from timeline.metrics import Metrics
+from timeline.settings import Settings
+from timeline.store import Store
+
+IngestFactory = Callable[[Store], AbstractAsyncContextManager[SourceIngest]]
+
+
+def create_app(settings: Settings, *, ingest: IngestFactory, migrate: bool = False) -> Litestar:
+    """The API over the database of `settings`; `ingest` gives it a way to fetch sources (from the CLI).
+
+    `migrate=True` upgrades the schema on start (the one-command `timeline serve`).
+    """
+    app_metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with (
+            await Store.open(settings.database_url, migrate=migrate) as store,
+            ingest(store) as ingestor,
+        ):
+            app.state.services = Services(
+                settings=settings,
+                store=store,
+                ingest=ingestor,
+                metrics=app_metrics,
+                seqs=SeqCache(store.timeline_seq),
+            )
+            yield
+
+    return Litestar(
+        route_handlers=[TimelineController, EventController, healthz, readyz, metrics],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"]
+        ),
+        middleware=[_measure(app_metrics)],
+        openapi_config=_openapi(),
+        debug=False,
+    )
+
+
+def _openapi() -> OpenAPIConfig:
+    bearer = SecurityScheme(type="http", scheme="bearer", description="A key from TIMELINE_API_KEYS.")
+    return OpenAPIConfig(
+        title="liveblog-timeline",
+        version="1",
+        description="Live blogs as ordered, live event timelines. Reads are public; writes need a key.",
+        path="/schema",
+        components=Components(security_schemes={"bearer": bearer}),
+    )
+
+
+def _measure(app_metrics: Metrics) -> Callable[[ASGIApp], ASGIApp]:
+    """Middleware counting requests and their latency by route template (not raw path: bounded labels)."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def measured(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = 500
+
+            async def sending(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await app(scope, receive, sending)
+            finally:
+                route = scope.get("path_template") or "unmatched"
+                method = str(scope.get("method", "GET"))
+                app_metrics.requests.labels(method, route, str(status)).inc()
+                app_metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+
+        return measured
+
+    return middleware

@@ -1,0 +1,106 @@
+"""Cheap polling: ETags from a timeline's `last_seq`, 304s without the database, pre-rendered pages.
+
+Every read of a timeline is a pure function of (timeline, last_seq, query), so `last_seq` is the only
+thing a poll must learn. `SeqCache` keeps it per timeline in memory: updated on every local write and
+re-read from the store at most once per `max_age` seconds otherwise (writes by poller processes reach
+us that way). `PageCache` keeps rendered response bodies under the seq they were rendered at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+# Bump when the JSON shape of a response changes, so clients' cached ETags stop matching.
+REPRESENTATION = "1"
+CACHE_CONTROL = "public, max-age=2, stale-while-revalidate=30"
+
+
+@dataclass(frozen=True, slots=True)
+class SeqEntry:
+    timeline_id: str
+    last_seq: int
+    checked_at: float
+
+
+SeqLoader = Callable[[str], Awaitable[tuple[str, int]]]
+
+
+class SeqCache:
+    """`(timeline id, last_seq)` by id or slug, re-read from the store at most once per `max_age` s."""
+
+    def __init__(self, load: SeqLoader, *, max_age: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self._load = load
+        self._max_age = max_age
+        self._clock = clock
+        self._entries: dict[str, SeqEntry] = {}
+
+    async def get(self, key: str) -> SeqEntry:
+        entry = self._entries.get(key)
+        if entry is None or self._clock() - entry.checked_at > self._max_age:
+            timeline_id, last_seq = await self._load(key)
+            entry = self._remember(key, timeline_id, last_seq)
+        return entry
+
+    def advance(self, timeline_id: str, last_seq: int) -> None:
+        """A local write moved `timeline_id` to `last_seq`: every key naming it learns so now."""
+        for key, entry in list(self._entries.items()):
+            if entry.timeline_id == timeline_id and entry.last_seq < last_seq:
+                self._remember(key, timeline_id, last_seq)
+
+    def forget(self, timeline_id: str) -> None:
+        for key in [k for k, e in self._entries.items() if e.timeline_id == timeline_id]:
+            del self._entries[key]
+
+    def _remember(self, key: str, timeline_id: str, last_seq: int) -> SeqEntry:
+        entry = SeqEntry(timeline_id, last_seq, self._clock())
+        self._entries[key] = entry
+        return entry
+
+
+def etag(entry: SeqEntry, route: str, query: str) -> str:
+    """A strong ETag for one representation of a timeline at one seq."""
+    digest = hashlib.blake2b(f"{route}?{query}".encode(), digest_size=6).hexdigest()
+    return f'"{REPRESENTATION}.{entry.timeline_id}.{entry.last_seq}.{digest}"'
+
+
+def matches(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 §13.1.2: `*` or any listed tag, compared weakly."""
+    if not if_none_match:
+        return False
+    candidates = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in candidates or tag in candidates
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    last_seq: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class PageCache:
+    """Rendered bodies by (timeline id, route, query), valid while the timeline's seq has not moved.
+
+    Bounded LRU: hot first pages stay, one-off deep pages age out.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str], last_seq: int) -> Rendered | None:
+        found = self._entries.get(key)
+        if found is None or found.last_seq != last_seq:
+            return None
+        self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, str, str], rendered: Rendered) -> None:
+        self._entries[key] = rendered
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)

@@ -1,0 +1,62 @@
+"""What handlers share, built once by the app's lifespan and handed to them by dependency injection."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from feeds.types import ParsedSnapshot
+from timeline.api.caching import PageCache, SeqCache
+from timeline.metrics import Metrics
+from timeline.models import Source
+from timeline.settings import Settings
+from timeline.store import ApplyResult, Store
+
+
+class SourceIngest(Protocol):
+    """Fetching for the API, injected by the composition root so the API never imports the fetcher."""
+
+    async def snapshot(self, url: str, adapter: str = "auto") -> ParsedSnapshot: ...
+
+    async def apply(self, source: Source, snapshot: ParsedSnapshot) -> ApplyResult: ...
+
+    async def poll(self, source: Source) -> ApplyResult: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    ingest: SourceIngest
+    metrics: Metrics
+    seqs: SeqCache
+    pages: PageCache = field(default_factory=PageCache)
+
+    def wrote(self, result: ApplyResult) -> None:
+        """Tell the caches about a local write."""
+        self.seqs.advance(result.timeline_id, result.last_seq)
+
+
+def provide_services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def require_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for writes: `Authorization: Bearer KEY` with a key from TIMELINE_API_KEYS."""
+    keys: tuple[str, ...] = connection.app.state.services.settings.api_key_list
+    scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException(
+            "Writes need `Authorization: Bearer KEY` with a key from TIMELINE_API_KEYS."
+        )
+    if not keys:
+        raise PermissionDeniedException("No API keys are configured on this server; set TIMELINE_API_KEYS.")
+    if not any(secrets.compare_digest(token.strip(), key) for key in keys):
+        raise PermissionDeniedException("That API key is not valid here; check TIMELINE_API_KEYS.")

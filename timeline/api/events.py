@@ -1,0 +1,155 @@
+"""The ordered timeline: pages by cursor, one event, its revisions, and the exact change feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import orjson
+from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+
+from timeline.api.caching import Rendered, SeqEntry
+from timeline.api.deps import Services
+from timeline.api.problems import problem
+from timeline.api.reads import cached_read
+from timeline.api.schemas import ChangePage, EventPage
+from timeline.models import Event
+from timeline.store import Revision
+
+TimelineId = Annotated[str, Parameter(description="Timeline id or slug.")]
+NOT_MODIFIED = {304: ResponseSpec(None, description="Not modified since the ETag in If-None-Match.")}
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return event.model_dump(mode="json")
+
+
+class EventController(Controller):
+    path = "/api/v1/timelines/{timeline:str}"
+    tags = ["events"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+
+    @get(
+        "/events",
+        summary="The ordered timeline, one page",
+        responses={200: ResponseSpec(EventPage, description="A page of events."), **NOT_MODIFIED},
+    )
+    async def list_events(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        timeline: TimelineId,
+        order: Annotated[Literal["desc", "asc"], Parameter(description="`desc`: newest first.")] = "desc",
+        limit: Annotated[int, Parameter(ge=1, le=200, description="Events per page.")] = 20,
+        before: Annotated[str | None, Parameter(description="Cursor from `prev`: the page before.")] = None,
+        after: Annotated[str | None, Parameter(description="Cursor from `next`: the page after.")] = None,
+        key_events: Annotated[bool, Parameter(description="Only key events.")] = False,
+        since: Annotated[
+            datetime | None, Parameter(description="Only events published at/after (RFC 3339).")
+        ] = None,
+    ) -> Response[bytes]:
+        if before and after:
+            return problem(
+                400,
+                "invalid_request",
+                "Invalid request",
+                "Give `before` or `after`, not both.",
+                parameter="before",
+            )
+
+        async def render(entry: SeqEntry) -> Rendered:
+            page = await services.store.page(
+                entry.timeline_id,
+                order=order,
+                limit=limit,
+                before=before,
+                after=after,
+                key_events=key_events,
+                since=_utc(since),
+            )
+            pinned = await services.store.pinned(entry.timeline_id)
+            body = {
+                "events": [event_json(e) for e in page.events],
+                "pinned": [event_json(e) for e in pinned],
+                "next": page.next,
+                "prev": page.prev,
+                "last_seq": entry.last_seq,
+            }
+            links = _links(request, page.next, page.prev)
+            return Rendered(entry.last_seq, orjson.dumps(body), (("Link", links),) if links else ())
+
+        return await cached_read(request, services, timeline, render)
+
+    @get(
+        "/events/{event_id:str}",
+        summary="One event (tombstones included, with deleted=true)",
+        responses={200: ResponseSpec(Event, description="The event."), **NOT_MODIFIED},
+    )
+    async def get_event(
+        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId, event_id: str
+    ) -> Response[bytes]:
+        async def render(entry: SeqEntry) -> Rendered:
+            event = await services.store.get_event(entry.timeline_id, event_id)
+            return Rendered(entry.last_seq, orjson.dumps(event_json(event)))
+
+        return await cached_read(request, services, timeline, render)
+
+    @get(
+        "/events/{event_id:str}/revisions",
+        summary="Every version of an event, oldest first",
+        responses={200: ResponseSpec(list[Revision], description="Revisions, oldest first."), **NOT_MODIFIED},
+    )
+    async def get_revisions(
+        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId, event_id: str
+    ) -> Response[bytes]:
+        async def render(entry: SeqEntry) -> Rendered:
+            found = await services.store.revisions(entry.timeline_id, event_id)
+            return Rendered(entry.last_seq, orjson.dumps([r.model_dump(mode="json") for r in found]))
+
+        return await cached_read(request, services, timeline, render)
+
+    @get(
+        "/changes",
+        summary="Every change after a seq: the exact-sync API",
+        description="Upserts and tombstones after `since`, ascending by seq; each changed event appears "
+        "once, "
+        "in its latest state. Call again with `next_since` until `changes` is empty.",
+        responses={200: ResponseSpec(ChangePage, description="Changes after `since`."), **NOT_MODIFIED},
+    )
+    async def list_changes(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        timeline: TimelineId,
+        since: Annotated[int, Parameter(ge=0, description="Seq to read after; 0 for everything.")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000, description="Changes per call.")] = 500,
+    ) -> Response[bytes]:
+        async def render(entry: SeqEntry) -> Rendered:
+            found = await services.store.changes(entry.timeline_id, since=since, limit=limit)
+            body = {
+                "changes": [c.model_dump(mode="json") for c in found],
+                "next_since": found[-1].seq if found else max(since, 0),
+                "last_seq": entry.last_seq,
+            }
+            return Rendered(entry.last_seq, orjson.dumps(body))
+
+        return await cached_read(request, services, timeline, render)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A time without an offset is taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _links(request: Request[Any, Any, Any], following: str | None, preceding: str | None) -> str:
+    """RFC 8288 `Link` header with the same query but the cursor."""
+    params = {k: v for k, v in request.query_params.items() if k not in ("before", "after")}
+    links = []
+    for rel, name, cursor in (("next", "after", following), ("prev", "before", preceding)):
+        if cursor:
+            links.append(f'<{request.url.path}?{urlencode({**params, name: cursor})}>; rel="{rel}"')
+    return ", ".join(links)

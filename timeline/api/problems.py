@@ -1,0 +1,106 @@
+"""Every error as RFC 9457 `application/problem+json`, with a stable `type` and no stack trace."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import orjson
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import ValidationException as LitestarValidationError
+
+from feeds.errors import FeedsError
+from timeline.errors import (
+    ConflictError,
+    InvalidCursorError,
+    NotFoundError,
+    StorageError,
+    TimelineError,
+)
+
+log = logging.getLogger("timeline.api")
+
+TYPE_BASE = "https://liveblog-timeline.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+_STATUS: dict[type[TimelineError], int] = {
+    NotFoundError: 404,
+    ConflictError: 409,
+    InvalidCursorError: 400,
+    StorageError: 503,
+}
+
+
+def problem(
+    status: int, kind: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[bytes]:
+    body = {"type": TYPE_BASE + kind, "title": title, "status": status, "detail": detail}
+    body.update((name, value) for name, value in extra.items() if value is not None)
+    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _title(kind: str) -> str:
+    return kind.replace(".", ": ").replace("_", " ").capitalize()
+
+
+def timeline_error(_: Request[Any, Any, Any], exc: TimelineError) -> Response[bytes]:
+    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
+    if isinstance(exc, StorageError):
+        log.error("storage error: %s", exc.message)
+        return problem(
+            status, exc.kind, "Database unavailable", "The database did not answer; retry shortly."
+        )
+    parameter = "before/after" if isinstance(exc, InvalidCursorError) else None
+    return problem(status, exc.kind, _title(exc.kind), exc.message, parameter=parameter)
+
+
+def feeds_error(_: Request[Any, Any, Any], exc: FeedsError) -> Response[bytes]:
+    """A source that cannot be fetched or parsed: the upstream's fault, not the request's syntax."""
+    return problem(422, exc.kind, "Source unusable", exc.message, parameter="url", url=exc.url)
+
+
+def validation_error(_: Request[Any, Any, Any], exc: LitestarValidationError) -> Response[bytes]:
+    errors = [_field_error(item) for item in exc.extra or []] if isinstance(exc.extra, list) else []
+    detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors) or str(exc.detail)
+    parameter = errors[0]["parameter"] if errors else None
+    return problem(400, "invalid_request", "Invalid request", detail, parameter=parameter, errors=errors)
+
+
+def _field_error(item: Any) -> dict[str, str]:
+    if isinstance(item, dict):
+        return {"parameter": str(item.get("key") or "body"), "message": str(item.get("message", item))}
+    return {"parameter": "body", "message": str(item)}
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.status_code, "http_error"
+    )
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="timeline"'} if isinstance(exc, NotAuthorizedException) else None
+    )
+    if isinstance(exc, PermissionDeniedException | NotAuthorizedException):
+        return problem(
+            exc.status_code, kind, _title(kind), str(exc.detail), headers=headers, parameter="Authorization"
+        )
+    return problem(exc.status_code, kind, _title(kind), str(exc.detail), headers=exc.headers)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    request_id = secrets.token_hex(6)
+    log.exception(
+        "unhandled error on %s %s (request %s)", request.method, request.url.path, request_id, exc_info=exc
+    )
+    detail = f"Something went wrong on our side; the error was logged as request {request_id}."
+    return problem(500, "internal", "Internal server error", detail, request_id=request_id)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    TimelineError: timeline_error,
+    FeedsError: feeds_error,
+    LitestarValidationError: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

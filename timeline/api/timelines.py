@@ -1,0 +1,127 @@
+"""Timelines and their sources: list, read, create, change, delete; attach, detach, poll now."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from timeline.api.caching import CACHE_CONTROL, matches
+from timeline.api.deps import Services, require_key
+from timeline.api.events import NOT_MODIFIED, TimelineId
+from timeline.api.reads import JSON
+from timeline.api.schemas import ChangeCounts, SourceCreate, SourceCreated, TimelineCreate, TimelineUpdate
+from timeline.errors import SourceNotFoundError
+from timeline.models import Source, Timeline
+from timeline.store import ApplyResult
+
+# Writes need a key; the OpenAPI document says so with the `bearer` security scheme.
+GUARDS = [require_key]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _counts(result: ApplyResult) -> ChangeCounts:
+    return ChangeCounts(new=result.new, updated=result.updated, deleted=result.deleted)
+
+
+class TimelineController(Controller):
+    path = "/api/v1/timelines"
+    tags = ["timelines"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+
+    @get("/", summary="Every timeline with its sources")
+    async def list_timelines(self, services: Services) -> list[Timeline]:
+        return await services.store.list_timelines()
+
+    @post("/", summary="Create a timeline", status_code=HTTP_201_CREATED, guards=GUARDS, security=BEARER)
+    async def create_timeline(self, services: Services, data: TimelineCreate) -> Timeline:
+        return await services.store.create_timeline(data.title, slug=data.slug)
+
+    @get(
+        "/{timeline:str}",
+        summary="One timeline with its sources and their health",
+        responses={200: ResponseSpec(Timeline, description="The timeline."), **NOT_MODIFIED},
+    )
+    async def get_timeline(
+        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
+    ) -> Response[bytes]:
+        # Source health changes without a seq, so this ETag hashes the body rather than naming a seq.
+        body = orjson.dumps((await services.store.get_timeline(timeline)).model_dump(mode="json"))
+        tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
+        if matches(request.headers.get("if-none-match"), tag):
+            return Response(b"", status_code=304, headers=headers)
+        return Response(body, media_type=JSON, headers=headers)
+
+    @patch("/{timeline:str}", summary="Change a timeline's title or status", guards=GUARDS, security=BEARER)
+    async def update_timeline(
+        self, services: Services, timeline: TimelineId, data: TimelineUpdate
+    ) -> Timeline:
+        return await services.store.update_timeline(timeline, title=data.title, status=data.status)
+
+    @delete(
+        "/{timeline:str}",
+        summary="Delete a timeline with its events",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=GUARDS,
+        security=BEARER,
+    )
+    async def delete_timeline(self, services: Services, timeline: TimelineId) -> None:
+        found = await services.store.get_timeline(timeline)
+        await services.store.delete_timeline(found.id)
+        services.seqs.forget(found.id)
+
+    @post(
+        "/{timeline:str}/sources",
+        summary="Attach a source: it is fetched and parsed first, then polled into the timeline",
+        status_code=HTTP_201_CREATED,
+        guards=GUARDS,
+        security=BEARER,
+    )
+    async def add_source(self, services: Services, timeline: TimelineId, data: SourceCreate) -> SourceCreated:
+        found = await services.store.get_timeline(timeline)
+        snapshot = await services.ingest.snapshot(str(data.url), data.adapter)
+        source = await services.store.add_source(found.id, str(data.url), data.adapter)
+        result = await services.ingest.apply(source, snapshot)
+        services.wrote(result)
+        return SourceCreated(
+            id=source.id,
+            url=source.url,
+            adapter=source.adapter,
+            timeline_id=found.id,
+            first_poll=_counts(result),
+        )
+
+    @delete(
+        "/{timeline:str}/sources/{source_id:str}",
+        summary="Detach a source; its events become tombstones",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=GUARDS,
+        security=BEARER,
+    )
+    async def remove_source(self, services: Services, timeline: TimelineId, source_id: str) -> None:
+        source = await _source_of(services, timeline, source_id)
+        services.wrote(await services.store.remove_source(source.id))
+
+    @post(
+        "/{timeline:str}/sources/{source_id:str}/poll",
+        summary="Poll a source now",
+        status_code=200,
+        guards=GUARDS,
+        security=BEARER,
+    )
+    async def poll_source(self, services: Services, timeline: TimelineId, source_id: str) -> ChangeCounts:
+        result = await services.ingest.poll(await _source_of(services, timeline, source_id))
+        services.wrote(result)
+        return _counts(result)
+
+
+async def _source_of(services: Services, timeline: str, source_id: str) -> Source:
+    found = await services.store.get_timeline(timeline)
+    source = next((s for s in found.sources if s.id == source_id), None)
+    if source is None:
+        raise SourceNotFoundError(source_id)
+    return source

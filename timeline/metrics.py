@@ -1,0 +1,49 @@
+"""Prometheus metrics of one process: HTTP requests, store writes and polls."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    """One registry per app, so tests and several apps in one process never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "timeline_http_requests",
+            "HTTP requests by route and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "timeline_http_request_duration_seconds",
+            "HTTP request latency by route.",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.not_modified = Counter(
+            "timeline_http_not_modified",
+            "Reads answered 304 from the in-process seq cache.",
+            registry=self.registry,
+        )
+        self.changes = Counter(
+            "timeline_changes_applied",
+            "Event changes written to the store, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.polls = Counter(
+            "timeline_polls", "Source polls by outcome.", ["outcome"], registry=self.registry
+        )
+
+    def count_changes(self, new: int, updated: int, deleted: int) -> None:
+        for kind, count in (("new", new), ("updated", updated), ("deleted", deleted)):
+            if count:
+                self.changes.labels(kind).inc(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

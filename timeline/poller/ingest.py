@@ -1,0 +1,45 @@
+"""One poll of one source, end to end: fetch → parse → normalize → store.apply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from feeds.adapters import parse
+from feeds.fetch import Fetcher
+from feeds.types import ParsedSnapshot
+from timeline.models import Source
+from timeline.normalize import normalize
+from timeline.store import ApplyResult, Store
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ingestor:
+    """Wires the fetcher, the adapters, normalization and the store for one source at a time.
+
+    The API receives one from the composition root (`timeline.cli`), so it can check and poll sources
+    without importing the fetcher itself.
+    """
+
+    def __init__(self, store: Store, fetcher: Fetcher, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._clock = clock
+
+    async def snapshot(self, url: str, adapter: str = "auto") -> ParsedSnapshot:
+        """Fetch and parse `url`. Raises `FetchError` or `ParseError` with a message for humans."""
+        result = await self._fetcher.fetch(url)
+        return parse(result.body, result.final_url, adapter=adapter, content_type=result.content_type)
+
+    async def apply(self, source: Source, snapshot: ParsedSnapshot) -> ApplyResult:
+        """Normalize `snapshot` as `source`'s updates and store them in one transaction."""
+        now = self._clock()
+        drafts = normalize(snapshot, source_id=source.id, now=now)
+        return await self._store.apply(source.id, drafts, complete=snapshot.complete, now=now)
+
+    async def poll(self, source: Source) -> ApplyResult:
+        """Fetch, parse, normalize and store `source` once."""
+        return await self.apply(source, await self.snapshot(source.url, source.adapter))

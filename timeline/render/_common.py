@@ -1,0 +1,37 @@
+"""What every renderer shares: which events are shown, in which order, under which headline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from timeline.ids import SortKey
+from timeline.models import Event, rfc3339
+
+HEADLINE_LENGTH = 80
+
+
+def shown(events: Iterable[Event], *, newest_first: bool) -> list[Event]:
+    """The events that are not tombstones, in the timeline's total order."""
+    live = (event for event in events if not event.deleted)
+    return sorted(live, key=_sort_key, reverse=newest_first)
+
+
+def _sort_key(event: Event) -> SortKey:
+    return SortKey(event.published_at, event.position, event.id)
+
+
+def headline(event: Event) -> str:
+    """The title, else the start of the text, else the time: Atom and TimelineJS want one on every entry."""
+    if event.title:
+        return event.title
+    return excerpt(event.body_text or event.summary or "") or rfc3339(event.published_at)
+
+
+def excerpt(text: str, limit: int = HEADLINE_LENGTH) -> str:
+    """`text` on one line, cut to `limit` characters at a word boundary when it can be, with an ellipsis."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    head, _, _ = cut.rpartition(" ")
+    return (head if len(head) > limit // 2 else cut) + "…"
