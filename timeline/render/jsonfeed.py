@@ -5,6 +5,9 @@ integrators can use them with the REST API. `title` appears only when the update
 suggests for microblog-like items. Tags are the upstream tags only; our flags, revision and seq live in
 the `_liveblog_timeline` extension object, where readers that do not know it ignore them. Optional
 fields without a value are left out rather than set to null.
+
+Strings are serialized as they are: normalize removes lone surrogates (which orjson refuses) before
+an event can be stored.
 """
 
 from __future__ import annotations
