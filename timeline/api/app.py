@@ -19,6 +19,7 @@ from timeline.api.deps import Services, SourceIngest, provide_services
 from timeline.api.events import EventController
 from timeline.api.health import healthz, metrics, readyz
 from timeline.api.problems import EXCEPTION_HANDLERS
+from timeline.api.syndication import SyndicationController
 from timeline.api.timelines import TimelineController
 from timeline.metrics import Metrics
 from timeline.settings import Settings
@@ -50,7 +51,7 @@ def create_app(settings: Settings, *, ingest: IngestFactory, migrate: bool = Fal
             yield
 
     return Litestar(
-        route_handlers=[TimelineController, EventController, healthz, readyz, metrics],
+        route_handlers=[TimelineController, EventController, SyndicationController, healthz, readyz, metrics],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
