@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from feeds.types import Media
 
@@ -32,7 +32,14 @@ def rfc3339(value: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
-UTCDateTime = Annotated[AwareDatetime, PlainSerializer(rfc3339, return_type=str)]
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime needs a UTC offset")
+    return value
+
+
+# A plain `datetime` underneath (not pydantic's AwareDatetime), so Litestar's OpenAPI generator knows it.
+UTCDateTime = Annotated[datetime, AfterValidator(_aware), PlainSerializer(rfc3339, return_type=str)]
 
 
 class _Frozen(BaseModel):

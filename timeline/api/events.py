@@ -8,19 +8,17 @@ from urllib.parse import urlencode
 
 import orjson
 from litestar import Controller, Request, Response, get
-from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
 from timeline.api.problems import problem
-from timeline.api.reads import cached_read
+from timeline.api.reads import cached_read, read_responses
 from timeline.api.schemas import ChangePage, EventPage
 from timeline.models import Event
 from timeline.store import Revision
 
 TimelineId = Annotated[str, Parameter(description="Timeline id or slug.")]
-NOT_MODIFIED = {304: ResponseSpec(None, description="Not modified since the ETag in If-None-Match.")}
 
 
 def event_json(event: Event) -> dict[str, Any]:
@@ -34,7 +32,7 @@ class EventController(Controller):
     @get(
         "/events",
         summary="The ordered timeline, one page",
-        responses={200: ResponseSpec(EventPage, description="A page of events."), **NOT_MODIFIED},
+        responses=read_responses(EventPage, "A page of events."),
     )
     async def list_events(
         self,
@@ -85,7 +83,7 @@ class EventController(Controller):
     @get(
         "/events/{event_id:str}",
         summary="One event (tombstones included, with deleted=true)",
-        responses={200: ResponseSpec(Event, description="The event."), **NOT_MODIFIED},
+        responses=read_responses(Event, "The event."),
     )
     async def get_event(
         self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId, event_id: str
@@ -99,7 +97,7 @@ class EventController(Controller):
     @get(
         "/events/{event_id:str}/revisions",
         summary="Every version of an event, oldest first",
-        responses={200: ResponseSpec(list[Revision], description="Revisions, oldest first."), **NOT_MODIFIED},
+        responses=read_responses(list[Revision], "Revisions, oldest first."),
     )
     async def get_revisions(
         self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId, event_id: str
@@ -116,7 +114,7 @@ class EventController(Controller):
         description="Upserts and tombstones after `since`, ascending by seq; each changed event appears "
         "once, "
         "in its latest state. Call again with `next_since` until `changes` is empty.",
-        responses={200: ResponseSpec(ChangePage, description="Changes after `since`."), **NOT_MODIFIED},
+        responses=read_responses(ChangePage, "Changes after `since`."),
     )
     async def list_changes(
         self,

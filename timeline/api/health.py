@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Response, get
 
 from timeline.api.deps import Services
-from timeline.api.problems import problem
+from timeline.api.problems import problem, problem_responses
 from timeline.errors import StorageError
 from timeline.metrics import CONTENT_TYPE
 
@@ -15,7 +15,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="Readiness: the database answers", tags=["operations"])
+@get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    tags=["operations"],
+    responses=problem_responses(503),
+)
 async def readyz(services: Services) -> Response[bytes] | dict[str, str]:
     try:
         await services.store.ping()

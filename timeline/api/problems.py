@@ -10,6 +10,8 @@ import orjson
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.exceptions import ValidationException as LitestarValidationError
+from litestar.openapi import ResponseSpec
+from pydantic import BaseModel, Field
 
 from feeds.errors import FeedsError
 from timeline.errors import (
@@ -24,6 +26,38 @@ log = logging.getLogger("timeline.api")
 
 TYPE_BASE = "https://liveblog-timeline.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(description="Stable URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong and what to do next.")
+    parameter: str | None = Field(None, description="The offending parameter or field, when there is one.")
+
+
+_DOCUMENTED = {
+    400: "The request is malformed: see `parameter` and `detail`.",
+    401: "No API key: send `Authorization: Bearer KEY`.",
+    403: "The API key is not valid here.",
+    404: "No such timeline, source or event.",
+    409: "Conflicts with what exists (e.g. a slug or source URL already taken).",
+    422: "The source could not be fetched or parsed: `detail` says why.",
+    503: "The database is unavailable; retry shortly.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problems an operation can answer with."""
+    return {
+        status: ResponseSpec(
+            Problem, generate_examples=False, description=_DOCUMENTED[status], media_type=MEDIA_TYPE
+        )
+        for status in statuses
+    }
+
 
 _STATUS: dict[type[TimelineError], int] = {
     NotFoundError: 404,

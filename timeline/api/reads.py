@@ -6,11 +6,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response
+from litestar.openapi import ResponseSpec
 
 from timeline.api.caching import CACHE_CONTROL, Rendered, SeqEntry, etag, matches
 from timeline.api.deps import Services
+from timeline.api.problems import problem_responses
 
 JSON = "application/json"
+NOT_MODIFIED = ResponseSpec(
+    None, generate_examples=False, description="Not modified since the ETag in If-None-Match."
+)
 Render = Callable[[SeqEntry], Awaitable[Rendered]]
 
 
@@ -39,3 +44,9 @@ async def cached_read(
         rendered = await render(entry)
         services.pages.put(key, rendered)
     return Response(rendered.body, media_type=media_type, headers={**headers, **dict(rendered.headers)})
+
+
+def read_responses(data: Any, description: str, *, media_type: str = JSON) -> dict[int, ResponseSpec]:
+    """OpenAPI responses of a cached read: the body's shape, and 304."""
+    ok = ResponseSpec(data, generate_examples=False, description=description, media_type=media_type)
+    return {200: ok, 304: NOT_MODIFIED, **problem_responses(400, 404, 503)}

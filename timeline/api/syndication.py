@@ -6,12 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from litestar.openapi import ResponseSpec
 
 from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
-from timeline.api.events import NOT_MODIFIED, TimelineId
-from timeline.api.reads import JSON, cached_read
+from timeline.api.events import TimelineId
+from timeline.api.reads import JSON, cached_read, read_responses
 from timeline.models import Event, Timeline
 from timeline.render import atom_feed, json_feed, timelinejs
 
@@ -30,7 +29,7 @@ class SyndicationController(Controller):
         "/feed.atom",
         summary=f"Atom feed of the newest {FEED_SIZE} events",
         media_type=ATOM,
-        responses={200: ResponseSpec(str, description="Atom 1.0 document.", media_type=ATOM), **NOT_MODIFIED},
+        responses=read_responses(str, "Atom 1.0 document.", media_type=ATOM),
     )
     async def atom(
         self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
@@ -45,10 +44,7 @@ class SyndicationController(Controller):
         "/feed.json",
         summary=f"JSON Feed 1.1 of the newest {FEED_SIZE} events",
         media_type=JSON_FEED,
-        responses={
-            200: ResponseSpec(dict[str, Any], description="JSON Feed 1.1.", media_type=JSON_FEED),
-            **NOT_MODIFIED,
-        },
+        responses=read_responses(dict[str, Any], "JSON Feed 1.1.", media_type=JSON_FEED),
     )
     async def json_feed(
         self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
@@ -61,7 +57,7 @@ class SyndicationController(Controller):
     @get(
         "/timelinejs.json",
         summary=f"Knight Lab TimelineJS3 document of the newest {FEED_SIZE} events",
-        responses={200: ResponseSpec(dict[str, Any], description="TimelineJS3 JSON."), **NOT_MODIFIED},
+        responses=read_responses(dict[str, Any], "TimelineJS3 JSON."),
     )
     async def timelinejs(
         self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId

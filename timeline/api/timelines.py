@@ -7,13 +7,13 @@ from typing import Any
 
 import orjson
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from timeline.api.caching import CACHE_CONTROL, matches
 from timeline.api.deps import Services, require_key
-from timeline.api.events import NOT_MODIFIED, TimelineId
-from timeline.api.reads import JSON
+from timeline.api.events import TimelineId
+from timeline.api.problems import problem_responses
+from timeline.api.reads import JSON, read_responses
 from timeline.api.schemas import ChangeCounts, SourceCreate, SourceCreated, TimelineCreate, TimelineUpdate
 from timeline.errors import SourceNotFoundError
 from timeline.models import Source, Timeline
@@ -22,6 +22,8 @@ from timeline.store import ApplyResult
 # Writes need a key; the OpenAPI document says so with the `bearer` security scheme.
 GUARDS = [require_key]
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 503)
+FETCH_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422, 503)
 
 
 def _counts(result: ApplyResult) -> ChangeCounts:
@@ -36,14 +38,21 @@ class TimelineController(Controller):
     async def list_timelines(self, services: Services) -> list[Timeline]:
         return await services.store.list_timelines()
 
-    @post("/", summary="Create a timeline", status_code=HTTP_201_CREATED, guards=GUARDS, security=BEARER)
+    @post(
+        "/",
+        summary="Create a timeline",
+        status_code=HTTP_201_CREATED,
+        guards=GUARDS,
+        security=BEARER,
+        responses=WRITE_PROBLEMS,
+    )
     async def create_timeline(self, services: Services, data: TimelineCreate) -> Timeline:
         return await services.store.create_timeline(data.title, slug=data.slug)
 
     @get(
         "/{timeline:str}",
         summary="One timeline with its sources and their health",
-        responses={200: ResponseSpec(Timeline, description="The timeline."), **NOT_MODIFIED},
+        responses=read_responses(Timeline, "The timeline."),
     )
     async def get_timeline(
         self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
@@ -56,7 +65,13 @@ class TimelineController(Controller):
             return Response(b"", status_code=304, headers=headers)
         return Response(body, media_type=JSON, headers=headers)
 
-    @patch("/{timeline:str}", summary="Change a timeline's title or status", guards=GUARDS, security=BEARER)
+    @patch(
+        "/{timeline:str}",
+        summary="Change a timeline's title or status",
+        guards=GUARDS,
+        security=BEARER,
+        responses=WRITE_PROBLEMS,
+    )
     async def update_timeline(
         self, services: Services, timeline: TimelineId, data: TimelineUpdate
     ) -> Timeline:
@@ -68,6 +83,7 @@ class TimelineController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         guards=GUARDS,
         security=BEARER,
+        responses=WRITE_PROBLEMS,
     )
     async def delete_timeline(self, services: Services, timeline: TimelineId) -> None:
         found = await services.store.get_timeline(timeline)
@@ -80,6 +96,7 @@ class TimelineController(Controller):
         status_code=HTTP_201_CREATED,
         guards=GUARDS,
         security=BEARER,
+        responses=FETCH_PROBLEMS,
     )
     async def add_source(self, services: Services, timeline: TimelineId, data: SourceCreate) -> SourceCreated:
         found = await services.store.get_timeline(timeline)
@@ -101,6 +118,7 @@ class TimelineController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         guards=GUARDS,
         security=BEARER,
+        responses=WRITE_PROBLEMS,
     )
     async def remove_source(self, services: Services, timeline: TimelineId, source_id: str) -> None:
         source = await _source_of(services, timeline, source_id)
@@ -112,6 +130,7 @@ class TimelineController(Controller):
         status_code=200,
         guards=GUARDS,
         security=BEARER,
+        responses=FETCH_PROBLEMS,
     )
     async def poll_source(self, services: Services, timeline: TimelineId, source_id: str) -> ChangeCounts:
         result = await services.ingest.poll(await _source_of(services, timeline, source_id))

@@ -164,8 +164,10 @@ _ITEM_TAG = re.compile(r"<li\b[^>]*>")
 _CELL_TAG = re.compile(r"<t[dh]\b[^>]*>")
 _ANY_TAG = re.compile(r"<[^>]*>")
 # Break markers while tags are stripped: scrubbed text holds no C0 controls, so they are unambiguous.
-_LINE, _PARAGRAPH, _LIST, _ITEM = "\x01", "\x02", "\x03", "\x04"
-_BREAK_RUN = re.compile("[\x01-\x04][ \x01-\x04]*")
+# They share a first character because the regex engine skips quickly to a literal prefix; a character
+# class there makes it test every position (3x slower on a typical body).
+_LINE, _PARAGRAPH, _LIST, _ITEM = "\x00l", "\x00p", "\x00s", "\x00i"
+_BREAK_RUN = re.compile("\x00[lpsi](?: |\x00[lpsi])*")
 _ZERO_WIDTH = ("\u200b", "\u2060", "\ufeff")  # ZWJ/ZWNJ stay: emoji sequences and scripts need them
 
 
