@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -17,16 +17,17 @@ import orjson
 
 from feeds.adapters import NAMES, parse
 from feeds.errors import FetchError, ParseError
-from feeds.fetch import Fetcher, FetchPolicy
+from feeds.fetch import Fetcher
 from feeds.types import ParsedSnapshot
 from timeline.api import create_app
 from timeline.errors import TimelineError
 from timeline.keys import key_file, load_or_create_key
+from timeline.metrics import Metrics
 from timeline.models import EventDraft
 from timeline.normalize import normalize
-from timeline.poller import Ingestor
 from timeline.settings import Settings, get_settings
 from timeline.store import Store, migrate
+from timeline.wiring import fetch_policy, ingestor
 
 T = TypeVar("T")
 
@@ -43,23 +44,12 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def _fetch_policy(settings: Settings) -> FetchPolicy:
-    return FetchPolicy(
-        connect_timeout=settings.connect_timeout,
-        total_timeout=settings.fetch_timeout,
-        max_bytes=settings.max_body_bytes,
-        max_redirects=settings.max_redirects,
-        contact_url=settings.contact_url,
-        allow_private=settings.allow_private_sources,
-    )
-
-
 async def _read(location: str, settings: Settings) -> tuple[bytes, str, str | None]:
     """The bytes behind SOURCE (a URL, a file, or `-` for stdin), its base URL and content type."""
     if location == "-":
         return sys.stdin.buffer.read(), "", None
     if location.startswith(("http://", "https://")):
-        async with Fetcher(_fetch_policy(settings)) as fetcher:
+        async with Fetcher(fetch_policy(settings)) as fetcher:
             result = await fetcher.fetch(location)
         return result.body, result.final_url, result.content_type
     path = Path(location)
@@ -105,10 +95,15 @@ def _warn(snapshot: ParsedSnapshot) -> None:
 @click.group()
 def main() -> None:
     """Turn live blogs into clean, ordered, live event timelines."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One-shot commands report fetch failures themselves; the fetcher's own line would say it twice.
     logging.getLogger("feeds.fetch").setLevel(logging.ERROR)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _log_polls() -> None:
+    """Long-running processes log one line per fetch and per poll."""
+    for name in ("feeds.fetch", "timeline"):
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 adapter_option = click.option(
@@ -146,7 +141,7 @@ async def _ingest(location: str, timeline: str, adapter: str, settings: Settings
     snapshot = await _snapshot(location, adapter, settings)
     async with (
         await Store.open(settings.database_url, migrate=True) as store,
-        _ingestor(settings)(store) as ingest,
+        ingestor(settings)(store) as ingest,
     ):
         source = await store.ensure_source(timeline, _canonical(location), adapter, title=snapshot.title)
         result = await ingest.apply(source, snapshot)
@@ -166,15 +161,6 @@ def ingest(source: str, timeline_slug: str, adapter: str) -> None:
         _fail(exc.message, 1)
 
 
-def _ingestor(settings: Settings) -> Callable[[Store], AbstractAsyncContextManager[Ingestor]]:
-    @asynccontextmanager
-    async def ingestor(store: Store) -> AsyncIterator[Ingestor]:
-        async with Fetcher(_fetch_policy(settings)) as fetcher:
-            yield Ingestor(store, fetcher)
-
-    return ingestor
-
-
 def _api_keys(settings: Settings) -> Settings:
     """Settings with an API key: the configured ones, or one made and kept beside the database."""
     if settings.api_key_list:
@@ -191,15 +177,18 @@ def _api_keys(settings: Settings) -> Settings:
     return settings.model_copy(update={"api_keys": key})
 
 
-def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool) -> None:
+def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool, poll: bool) -> None:
     import uvicorn
 
     host, port = host or settings.host, port or settings.port
-    app = create_app(settings, ingest=_ingestor(settings), migrate=migrate)
+    metrics = Metrics()
+    app = create_app(
+        settings, ingest=ingestor(settings, metrics=metrics, poll=poll), metrics=metrics, migrate=migrate
+    )
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
     )
-    logging.getLogger("feeds.fetch").setLevel(logging.INFO)
+    _log_polls()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
 
 
@@ -213,8 +202,8 @@ port_option = click.option("--port", type=int, default=None, help="Port (TIMELIN
 @host_option
 @port_option
 def serve(host: str | None, port: int | None) -> None:
-    """Run the API over the embedded database, migrating it first: the one-command start."""
-    _run_server(_api_keys(get_settings()), host, port, migrate=True)
+    """Run the API and pollers over the embedded database, migrating it first: the one-command start."""
+    _run_server(_api_keys(get_settings()), host, port, migrate=True, poll=True)
 
 
 @main.command()
@@ -222,4 +211,23 @@ def serve(host: str | None, port: int | None) -> None:
 @port_option
 def api(host: str | None, port: int | None) -> None:
     """Run the API only (the database must be migrated: `timeline migrate`)."""
-    _run_server(get_settings(), host, port, migrate=False)
+    _run_server(get_settings(), host, port, migrate=False, poll=False)
+
+
+@main.command()
+def worker() -> None:
+    """Run pollers only: claim due sources and poll them until stopped (SIGINT/SIGTERM)."""
+    settings = get_settings()
+    _log_polls()
+    click.echo(f"Polling sources in {settings.database_url}; stop with Ctrl-C.", err=True)
+    _run(_work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with await Store.open(settings.database_url) as store, ingestor(settings, poll=True)(store):
+        await stop.wait()
+    click.echo("Stopped; leases released.", err=True)

@@ -39,6 +39,18 @@ class Metrics:
         self.polls = Counter(
             "timeline_polls", "Source polls by outcome.", ["outcome"], registry=self.registry
         )
+        self.fetch_latency = Histogram(
+            "timeline_poll_duration_seconds",
+            "Time of one poll: fetch, parse, apply.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
+            registry=self.registry,
+        )
+        self.bytes_fetched = Counter(
+            "timeline_fetched_bytes", "Bytes fetched from upstreams.", registry=self.registry
+        )
+        self.late_polls = Counter(
+            "timeline_late_polls", "Polls started more than 2 s after they were due.", registry=self.registry
+        )
 
     def count_changes(self, new: int, updated: int, deleted: int) -> None:
         for kind, count in (("new", new), ("updated", updated), ("deleted", deleted)):

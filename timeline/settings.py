@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         "", description="Comma-separated keys for write requests (`Authorization: Bearer KEY`)."
     )
+    poll_interval: float = Field(30.0, gt=0, description="Base seconds between polls of a source.")
+    poll_min_interval: float = Field(10.0, gt=0, description="Floor while a blog updates quickly.")
+    poll_max_interval: float = Field(600.0, gt=0, description="Ceiling while a blog is quiet.")
+    poll_per_host: int = Field(2, ge=1, description="Concurrent requests to one upstream host.")
+    poll_concurrency: int = Field(50, ge=1, description="Concurrent polls per poller process.")
+    poll_lease_seconds: float = Field(120.0, gt=0, description="How long a claimed source stays leased.")
+    respect_robots: bool = Field(True, description="Obey robots.txt; turn off only for sources you own.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -17,10 +17,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourceIngest, provide_services
 from timeline.api.events import EventController
-from timeline.api.health import healthz, metrics, readyz
+from timeline.api.health import healthz, prometheus_metrics, readyz
 from timeline.api.problems import EXCEPTION_HANDLERS
 from timeline.api.syndication import SyndicationController
-from timeline.api.timelines import TimelineController
+from timeline.api.timelines import TimelineController, list_sources
 from timeline.metrics import Metrics
 from timeline.settings import Settings
 from timeline.store import Store
@@ -28,12 +28,15 @@ from timeline.store import Store
 IngestFactory = Callable[[Store], AbstractAsyncContextManager[SourceIngest]]
 
 
-def create_app(settings: Settings, *, ingest: IngestFactory, migrate: bool = False) -> Litestar:
+def create_app(
+    settings: Settings, *, ingest: IngestFactory, metrics: Metrics | None = None, migrate: bool = False
+) -> Litestar:
     """The API over the database of `settings`; `ingest` gives it a way to fetch sources (from the CLI).
 
-    `migrate=True` upgrades the schema on start (the one-command `timeline serve`).
+    `metrics` may be shared with pollers running in the same process; `migrate=True` upgrades the
+    schema on start (the one-command `timeline serve`).
     """
-    app_metrics = Metrics()
+    app_metrics = metrics or Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -51,7 +54,15 @@ def create_app(settings: Settings, *, ingest: IngestFactory, migrate: bool = Fal
             yield
 
     return Litestar(
-        route_handlers=[TimelineController, EventController, SyndicationController, healthz, readyz, metrics],
+        route_handlers=[
+            TimelineController,
+            EventController,
+            SyndicationController,
+            list_sources,
+            healthz,
+            readyz,
+            prometheus_metrics,
+        ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -61,6 +72,7 @@ def create_app(settings: Settings, *, ingest: IngestFactory, migrate: bool = Fal
         middleware=[_measure(app_metrics)],
         openapi_config=_openapi(),
         debug=False,
+        logging_config=None,  # the process (timeline.cli) configures logging once
     )
 
 

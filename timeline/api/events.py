@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import orjson
 from litestar import Controller, Request, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import PathParameter, QueryParameter
 
 from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
@@ -18,7 +19,9 @@ from timeline.api.schemas import ChangePage, EventPage
 from timeline.models import Event
 from timeline.store import Revision
 
-TimelineId = Annotated[str, Parameter(description="Timeline id or slug.")]
+TimelineId = Annotated[str, PathParameter(description="Timeline id or slug.")]
+EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
+SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
 
 
 def event_json(event: Event) -> dict[str, Any]:
@@ -37,15 +40,21 @@ class EventController(Controller):
     async def list_events(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
+        services: NamedDependency[Services],
         timeline: TimelineId,
-        order: Annotated[Literal["desc", "asc"], Parameter(description="`desc`: newest first.")] = "desc",
-        limit: Annotated[int, Parameter(ge=1, le=200, description="Events per page.")] = 20,
-        before: Annotated[str | None, Parameter(description="Cursor from `prev`: the page before.")] = None,
-        after: Annotated[str | None, Parameter(description="Cursor from `next`: the page after.")] = None,
-        key_events: Annotated[bool, Parameter(description="Only key events.")] = False,
+        order: Annotated[
+            Literal["desc", "asc"], QueryParameter(description="`desc`: newest first.")
+        ] = "desc",
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="Events per page.")] = 20,
+        before: Annotated[
+            str | None, QueryParameter(description="Cursor from `prev`: the page before.")
+        ] = None,
+        after: Annotated[
+            str | None, QueryParameter(description="Cursor from `next`: the page after.")
+        ] = None,
+        key_events: Annotated[bool, QueryParameter(description="Only key events.")] = False,
         since: Annotated[
-            datetime | None, Parameter(description="Only events published at/after (RFC 3339).")
+            datetime | None, QueryParameter(description="Only events published at/after (RFC 3339).")
         ] = None,
     ) -> Response[bytes]:
         if before and after:
@@ -86,7 +95,11 @@ class EventController(Controller):
         responses=read_responses(Event, "The event."),
     )
     async def get_event(
-        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId, event_id: str
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        timeline: TimelineId,
+        event_id: EventId,
     ) -> Response[bytes]:
         async def render(entry: SeqEntry) -> Rendered:
             event = await services.store.get_event(entry.timeline_id, event_id)
@@ -100,7 +113,11 @@ class EventController(Controller):
         responses=read_responses(list[Revision], "Revisions, oldest first."),
     )
     async def get_revisions(
-        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId, event_id: str
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        timeline: TimelineId,
+        event_id: EventId,
     ) -> Response[bytes]:
         async def render(entry: SeqEntry) -> Rendered:
             found = await services.store.revisions(entry.timeline_id, event_id)
@@ -119,10 +136,10 @@ class EventController(Controller):
     async def list_changes(
         self,
         request: Request[Any, Any, Any],
-        services: Services,
+        services: NamedDependency[Services],
         timeline: TimelineId,
-        since: Annotated[int, Parameter(ge=0, description="Seq to read after; 0 for everything.")] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=1000, description="Changes per call.")] = 500,
+        since: Annotated[int, QueryParameter(ge=0, description="Seq to read after; 0 for everything.")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Changes per call.")] = 500,
     ) -> Response[bytes]:
         async def render(entry: SeqEntry) -> Rendered:
             found = await services.store.changes(entry.timeline_id, since=since, limit=limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 
 from timeline.api.deps import Services
 from timeline.api.problems import problem, problem_responses
@@ -21,7 +22,7 @@ async def healthz() -> dict[str, str]:
     tags=["operations"],
     responses=problem_responses(503),
 )
-async def readyz(services: Services) -> Response[bytes] | dict[str, str]:
+async def readyz(services: NamedDependency[Services]) -> Response[bytes] | dict[str, str]:
     try:
         await services.store.ping()
     except StorageError as exc:
@@ -30,5 +31,5 @@ async def readyz(services: Services) -> Response[bytes] | dict[str, str]:
 
 
 @get("/metrics", summary="Prometheus metrics of this process", tags=["operations"], media_type=CONTENT_TYPE)
-async def metrics(services: Services) -> bytes:
+async def prometheus_metrics(services: NamedDependency[Services]) -> bytes:
     return services.metrics.render()

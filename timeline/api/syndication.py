@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 
 from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
@@ -32,7 +33,7 @@ class SyndicationController(Controller):
         responses=read_responses(str, "Atom 1.0 document.", media_type=ATOM),
     )
     async def atom(
-        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], timeline: TimelineId
     ) -> Response[bytes]:
         def render(found: Timeline, events: list[Event], url: str) -> bytes:
             updated = max((e.updated_at or e.published_at for e in events), default=found.created_at)
@@ -47,7 +48,7 @@ class SyndicationController(Controller):
         responses=read_responses(dict[str, Any], "JSON Feed 1.1.", media_type=JSON_FEED),
     )
     async def json_feed(
-        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], timeline: TimelineId
     ) -> Response[bytes]:
         def render(found: Timeline, events: list[Event], url: str) -> bytes:
             return json_feed(found, events, feed_url=url, home_page_url=None)
@@ -60,7 +61,7 @@ class SyndicationController(Controller):
         responses=read_responses(dict[str, Any], "TimelineJS3 JSON."),
     )
     async def timelinejs(
-        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], timeline: TimelineId
     ) -> Response[bytes]:
         return await _feed(
             request, services, timeline, lambda found, events, _: timelinejs(found, events), JSON
@@ -68,7 +69,11 @@ class SyndicationController(Controller):
 
 
 async def _feed(
-    request: Request[Any, Any, Any], services: Services, timeline: str, render: Renderer, media_type: str
+    request: Request[Any, Any, Any],
+    services: NamedDependency[Services],
+    timeline: str,
+    render: Renderer,
+    media_type: str,
 ) -> Response[bytes]:
     async def rendered(entry: SeqEntry) -> Rendered:
         found = await services.store.get_timeline(entry.timeline_id)

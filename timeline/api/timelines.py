@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from timeline.api.caching import CACHE_CONTROL, matches
 from timeline.api.deps import Services, require_key
-from timeline.api.events import TimelineId
+from timeline.api.events import SourceId, TimelineId
 from timeline.api.problems import problem_responses
 from timeline.api.reads import JSON, read_responses
 from timeline.api.schemas import ChangeCounts, SourceCreate, SourceCreated, TimelineCreate, TimelineUpdate
 from timeline.errors import SourceNotFoundError
-from timeline.models import Source, Timeline
+from timeline.models import Source, SourceStatus, Timeline
 from timeline.store import ApplyResult
 
 # Writes need a key; the OpenAPI document says so with the `bearer` security scheme.
@@ -35,7 +37,7 @@ class TimelineController(Controller):
     tags = ["timelines"]  # noqa: RUF012 (Litestar reads it as a class attribute)
 
     @get("/", summary="Every timeline with its sources")
-    async def list_timelines(self, services: Services) -> list[Timeline]:
+    async def list_timelines(self, services: NamedDependency[Services]) -> list[Timeline]:
         return await services.store.list_timelines()
 
     @post(
@@ -46,7 +48,9 @@ class TimelineController(Controller):
         security=BEARER,
         responses=WRITE_PROBLEMS,
     )
-    async def create_timeline(self, services: Services, data: TimelineCreate) -> Timeline:
+    async def create_timeline(
+        self, services: NamedDependency[Services], data: JSONBody[TimelineCreate]
+    ) -> Timeline:
         return await services.store.create_timeline(data.title, slug=data.slug)
 
     @get(
@@ -55,7 +59,7 @@ class TimelineController(Controller):
         responses=read_responses(Timeline, "The timeline."),
     )
     async def get_timeline(
-        self, request: Request[Any, Any, Any], services: Services, timeline: TimelineId
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], timeline: TimelineId
     ) -> Response[bytes]:
         # Source health changes without a seq, so this ETag hashes the body rather than naming a seq.
         body = orjson.dumps((await services.store.get_timeline(timeline)).model_dump(mode="json"))
@@ -73,7 +77,7 @@ class TimelineController(Controller):
         responses=WRITE_PROBLEMS,
     )
     async def update_timeline(
-        self, services: Services, timeline: TimelineId, data: TimelineUpdate
+        self, services: NamedDependency[Services], timeline: TimelineId, data: JSONBody[TimelineUpdate]
     ) -> Timeline:
         return await services.store.update_timeline(timeline, title=data.title, status=data.status)
 
@@ -85,7 +89,7 @@ class TimelineController(Controller):
         security=BEARER,
         responses=WRITE_PROBLEMS,
     )
-    async def delete_timeline(self, services: Services, timeline: TimelineId) -> None:
+    async def delete_timeline(self, services: NamedDependency[Services], timeline: TimelineId) -> None:
         found = await services.store.get_timeline(timeline)
         await services.store.delete_timeline(found.id)
         services.seqs.forget(found.id)
@@ -98,7 +102,9 @@ class TimelineController(Controller):
         security=BEARER,
         responses=FETCH_PROBLEMS,
     )
-    async def add_source(self, services: Services, timeline: TimelineId, data: SourceCreate) -> SourceCreated:
+    async def add_source(
+        self, services: NamedDependency[Services], timeline: TimelineId, data: JSONBody[SourceCreate]
+    ) -> SourceCreated:
         found = await services.store.get_timeline(timeline)
         snapshot = await services.ingest.snapshot(str(data.url), data.adapter)
         source = await services.store.add_source(found.id, str(data.url), data.adapter)
@@ -120,7 +126,9 @@ class TimelineController(Controller):
         security=BEARER,
         responses=WRITE_PROBLEMS,
     )
-    async def remove_source(self, services: Services, timeline: TimelineId, source_id: str) -> None:
+    async def remove_source(
+        self, services: NamedDependency[Services], timeline: TimelineId, source_id: SourceId
+    ) -> None:
         source = await _source_of(services, timeline, source_id)
         services.wrote(await services.store.remove_source(source.id))
 
@@ -132,15 +140,27 @@ class TimelineController(Controller):
         security=BEARER,
         responses=FETCH_PROBLEMS,
     )
-    async def poll_source(self, services: Services, timeline: TimelineId, source_id: str) -> ChangeCounts:
+    async def poll_source(
+        self, services: NamedDependency[Services], timeline: TimelineId, source_id: SourceId
+    ) -> ChangeCounts:
         result = await services.ingest.poll(await _source_of(services, timeline, source_id))
         services.wrote(result)
         return _counts(result)
 
 
-async def _source_of(services: Services, timeline: str, source_id: str) -> Source:
+async def _source_of(services: NamedDependency[Services], timeline: str, source_id: SourceId) -> Source:
     found = await services.store.get_timeline(timeline)
     source = next((s for s in found.sources if s.id == source_id), None)
     if source is None:
         raise SourceNotFoundError(source_id)
     return source
+
+
+@get("/api/v1/sources", summary="Every source with its health; filter by status", tags=["sources"])
+async def list_sources(
+    services: NamedDependency[Services],
+    status: Annotated[
+        SourceStatus | None, QueryParameter(description="Only sources in this state, e.g. `failing`.")
+    ] = None,
+) -> list[Source]:
+    return await services.store.list_sources(status=status)

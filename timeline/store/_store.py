@@ -12,13 +12,14 @@ from timeline.models import Source
 from timeline.store._apply import ApplyMixin
 from timeline.store._base import wrap_errors
 from timeline.store._events import EventsMixin
+from timeline.store._leases import LeasesMixin
 from timeline.store._migrate import check_schema, migrate
 from timeline.store._sources import SourcesMixin
 from timeline.store._timelines import TimelinesMixin
 from timeline.store.engine import create_engine
 
 
-class Store(TimelinesMixin, SourcesMixin, ApplyMixin, EventsMixin):
+class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin):
     """Timelines, sources and events in SQLite or PostgreSQL: the only code that speaks SQL.
 
     Contract: every method may raise `StorageError` (driver and connection errors, wrapped once, the

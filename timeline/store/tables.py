@@ -104,6 +104,8 @@ sources = Table(
     Column("last_error_message", Text),
     Column("last_error_at", UTCMicros),
     Column("last_success_at", UTCMicros),
+    Column("last_change_at", UTCMicros),
+    Column("ended_at", UTCMicros),
     Column("lease_owner", Text),
     Column("lease_until", UTCMicros),
     # Fingerprint of the drafts of the last `apply` that changed something (see _plan.fingerprint).

@@ -66,5 +66,7 @@ class PollState:
     last_error_message: str | None = None
     last_error_at: datetime | None = None
     last_success_at: datetime | None = None
+    last_change_at: datetime | None = None  # the last poll that changed an event
+    ended_at: datetime | None = None  # when the poller first saw the blog end (or go silent)
     lease_owner: str | None = None
     lease_until: datetime | None = None

@@ -83,6 +83,8 @@ def _sources() -> None:
         sa.Column("last_error_message", sa.Text()),
         sa.Column("last_error_at", sa.BigInteger()),
         sa.Column("last_success_at", sa.BigInteger()),
+        sa.Column("last_change_at", sa.BigInteger()),
+        sa.Column("ended_at", sa.BigInteger()),
         sa.Column("lease_owner", sa.Text()),
         sa.Column("lease_until", sa.BigInteger()),
         sa.Column("snapshot_digest", sa.Text()),

@@ -1,0 +1,65 @@
+"""robots.txt, fetched once per host and day (RFC 9309), and checked before every upstream request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+from feeds.errors import HTTPStatusError, RefusedAddressError
+from feeds.fetch import Fetcher
+
+TTL = 86_400.0
+
+
+class RobotsDisallowedError(RefusedAddressError):
+    kind = "fetch.robots_disallowed"
+
+
+class Robots:
+    """Per-host robots.txt rules for our User-Agent.
+
+    RFC 9309 §2.3.1: a 4xx robots.txt means no rules; a 5xx or an unreachable one means "disallow all"
+    until it can be read, which we retry at the next poll rather than caching for a day.
+    """
+
+    def __init__(
+        self, fetcher: Fetcher, user_agent: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._fetcher = fetcher
+        self._agent = user_agent
+        self._clock = clock
+        self._rules: dict[str, tuple[RobotFileParser, float]] = {}
+
+    async def check(self, url: str) -> None:
+        """Raise `RobotsDisallowedError` when robots.txt of `url`'s host disallows it for us."""
+        rules = await self._rules_for(url)
+        if not rules.can_fetch(self._agent, url):
+            raise RobotsDisallowedError(
+                f"{url} is disallowed by the site's robots.txt; set TIMELINE_RESPECT_ROBOTS=0 only for "
+                "sources you are allowed to poll",
+                url=url,
+            )
+
+    async def _rules_for(self, url: str) -> RobotFileParser:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        cached = self._rules.get(origin)
+        if cached is not None and self._clock() - cached[1] < TTL:
+            return cached[0]
+        rules = await self._read(origin + "/robots.txt")
+        self._rules[origin] = (rules, self._clock())
+        return rules
+
+    async def _read(self, robots_url: str) -> RobotFileParser:
+        rules = RobotFileParser(robots_url)
+        try:
+            fetched = await self._fetcher.fetch(robots_url)
+        except HTTPStatusError as exc:
+            if exc.status >= 500:
+                raise
+            rules.parse([])  # no rules: everything allowed
+            return rules
+        rules.parse(fetched.body.decode("utf-8", "replace").splitlines())
+        return rules

@@ -1,0 +1,87 @@
+"""Leases: pollers claim due sources so no two poll one source at once, and crashed pollers' leases expire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from timeline.models import Source
+from timeline.store import _rows
+from timeline.store._base import StoreBase, wrap_errors
+from timeline.store.tables import sources, timelines
+from timeline.store.types import PollState
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A source leased to one poller until `lease_until`, with the state its poll starts from."""
+
+    source: Source
+    state: PollState
+    lease_until: datetime
+
+
+class LeasesMixin(StoreBase):
+    @wrap_errors
+    async def claim_due(self, owner: str, *, now: datetime, lease_seconds: float, limit: int) -> list[Claim]:
+        """Lease up to `limit` sources that are due and not leased (or whose lease expired), oldest due first.
+
+        One transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL lets pollers claim side by side, and
+        SQLite's single writer (`BEGIN IMMEDIATE`) serializes claims. Sources of ended timelines wait.
+        """
+        until = now + timedelta(seconds=lease_seconds)
+        due = (
+            select(sources.c.id)
+            .join(timelines, timelines.c.id == sources.c.timeline_id)
+            .where(
+                sources.c.next_poll_at <= now,
+                or_(sources.c.lease_until.is_(None), sources.c.lease_until < now),
+                timelines.c.status == "live",
+            )
+            .order_by(sources.c.next_poll_at)
+            .limit(limit)
+            .with_for_update(of=sources, skip_locked=True)
+        )
+        async with self._writing() as conn:
+            ids = list((await conn.scalars(due)).all())
+            if not ids:
+                return []
+            lease = {"lease_owner": owner, "lease_until": until}
+            await conn.execute(update(sources).where(sources.c.id.in_(ids)).values(lease))
+            rows = await conn.execute(
+                select(sources).where(sources.c.id.in_(ids)).order_by(sources.c.next_poll_at)
+            )
+            return [Claim(_rows.source(row), _rows.poll_state(row), until) for row in rows]
+
+    @wrap_errors
+    async def finish_poll(
+        self, source_id: str, owner: str, state: PollState, *, url: str | None = None
+    ) -> bool:
+        """Save the state a poll ended in and drop the lease, if `owner` still holds it; False otherwise
+        (the lease expired and another poller took the source: its result wins)."""
+        values = {**_rows.poll_values(state), "lease_owner": None, "lease_until": None}
+        if url is not None:
+            values["url"] = url
+        held = and_(sources.c.id == source_id, sources.c.lease_owner == owner)
+        async with self._writing() as conn:
+            result = await conn.execute(update(sources).where(held).values(values))
+        return result.rowcount == 1
+
+    @wrap_errors
+    async def release_leases(self, owner: str) -> int:
+        """Give back every lease `owner` holds (graceful shutdown): those sources stay due for others."""
+        release = {"lease_owner": None, "lease_until": None}
+        async with self._writing() as conn:
+            result = await conn.execute(update(sources).where(sources.c.lease_owner == owner).values(release))
+        return result.rowcount
+
+    @wrap_errors
+    async def list_sources(self, *, status: str | None = None) -> list[Source]:
+        """Every source, or those with this health status, by timeline then age."""
+        query = select(sources).order_by(sources.c.timeline_id, sources.c.created_at)
+        if status is not None:
+            query = query.where(sources.c.status == status)
+        async with self._reading() as conn:
+            return [_rows.source(row) for row in await conn.execute(query)]
