@@ -10,10 +10,13 @@ import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 import click
 import orjson
+import uvicorn
+from litestar import Litestar
 
 from feeds.adapters import NAMES, parse
 from feeds.errors import FetchError, ParseError
@@ -27,7 +30,7 @@ from timeline.models import EventDraft
 from timeline.normalize import normalize
 from timeline.settings import Settings, get_settings
 from timeline.store import Store, migrate
-from timeline.wiring import fetch_policy, ingestor
+from timeline.wiring import fetch_policy, ingestor, make_hub
 
 T = TypeVar("T")
 
@@ -178,18 +181,40 @@ def _api_keys(settings: Settings) -> Settings:
 
 
 def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool, poll: bool) -> None:
-    import uvicorn
-
     host, port = host or settings.host, port or settings.port
-    metrics = Metrics()
-    app = create_app(
-        settings, ingest=ingestor(settings, metrics=metrics, poll=poll), metrics=metrics, migrate=migrate
-    )
+    metrics, hub = Metrics(), make_hub(settings)
+    factory = ingestor(settings, hub=hub, metrics=metrics, poll=poll)
+    app = create_app(settings, ingest=factory, hub=hub, metrics=metrics, migrate=migrate)
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
     )
     _log_polls()
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    _run_uvicorn(config, app)
+
+
+def _run_uvicorn(config: uvicorn.Config, app: Litestar) -> None:
+    """uvicorn, ending open SSE streams as soon as shutdown begins: uvicorn waits for open connections
+    before the app's own shutdown runs, and a stream never ends by itself."""
+    server = uvicorn.Server(config)
+    exit_handler = server.handle_exit
+
+    def handle_exit(sig: int, frame: FrameType | None) -> None:
+        services = getattr(app.state, "services", None)
+        if services is not None:
+            asyncio.get_event_loop().call_soon_threadsafe(services.fanout.end_streams)
+        exit_handler(sig, frame)
+
+    server.handle_exit = handle_exit  # type: ignore[method-assign]
+    server.run()
 
 
 host_option = click.option(
@@ -228,6 +253,13 @@ async def _work(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with await Store.open(settings.database_url) as store, ingestor(settings, poll=True)(store):
-        await stop.wait()
+    hub = make_hub(settings)
+    try:
+        async with (
+            await Store.open(settings.database_url) as store,
+            ingestor(settings, hub=hub, poll=True)(store),
+        ):
+            await stop.wait()
+    finally:
+        await hub.close()
     click.echo("Stopped; leases released.", err=True)

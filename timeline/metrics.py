@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -51,6 +51,8 @@ class Metrics:
         self.late_polls = Counter(
             "timeline_late_polls", "Polls started more than 2 s after they were due.", registry=self.registry
         )
+
+        self.sse_clients = Gauge("timeline_sse_clients", "Open SSE streams.", registry=self.registry)
 
     def count_changes(self, new: int, updated: int, deleted: int) -> None:
         for kind, count in (("new", new), ("updated", updated), ("deleted", deleted)):

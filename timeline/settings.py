@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,13 @@ class Settings(BaseSettings):
     poll_concurrency: int = Field(50, ge=1, description="Concurrent polls per poller process.")
     poll_lease_seconds: float = Field(120.0, gt=0, description="How long a claimed source stays leased.")
     respect_robots: bool = Field(True, description="Obey robots.txt; turn off only for sources you own.")
+    hub: Literal["memory", "postgres"] = Field(
+        "memory", description="How processes learn of changes: `memory` (one process) or `postgres` (NOTIFY)."
+    )
+    max_streams: int = Field(10_000, ge=1, description="Open SSE streams per API process.")
+    stream_queue: int = Field(
+        256, ge=1, description="Frames an SSE reader may lag behind before it is dropped."
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from feeds.fetch import Fetcher, FetchPolicy
+from timeline.hub import Hub
+from timeline.hub.memory import MemoryHub
 from timeline.metrics import Metrics
 from timeline.poller import Ingestor
 from timeline.poller.robots import Robots
@@ -46,7 +48,18 @@ def poller_settings(settings: Settings) -> PollerSettings:
     )
 
 
-def ingestor(settings: Settings, *, metrics: Metrics | None = None, poll: bool = False) -> IngestFactory:
+def make_hub(settings: Settings) -> Hub:
+    """The hub `TIMELINE_HUB` names; `postgres` listens on the database of TIMELINE_DATABASE_URL."""
+    if settings.hub == "postgres":
+        from timeline.hub.postgres import PostgresHub
+
+        return PostgresHub(settings.database_url)
+    return MemoryHub()
+
+
+def ingestor(
+    settings: Settings, *, hub: Hub | None = None, metrics: Metrics | None = None, poll: bool = False
+) -> IngestFactory:
     """A factory of the `Ingestor` over a store; with `poll=True` pollers run while it is open."""
     policy = fetch_policy(settings)
 
@@ -54,7 +67,7 @@ def ingestor(settings: Settings, *, metrics: Metrics | None = None, poll: bool =
     async def open_ingestor(store: Store) -> AsyncIterator[Ingestor]:
         async with Fetcher(policy) as fetcher:
             robots = Robots(fetcher, policy.user_agent) if settings.respect_robots else None
-            ingest = Ingestor(store, fetcher, robots=robots)
+            ingest = Ingestor(store, fetcher, robots=robots, hub=hub)
             if not poll:
                 yield ingest
                 return

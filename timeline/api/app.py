@@ -17,10 +17,14 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourceIngest, provide_services
 from timeline.api.events import EventController
+from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
 from timeline.api.problems import EXCEPTION_HANDLERS
+from timeline.api.stream import StreamController
 from timeline.api.syndication import SyndicationController
 from timeline.api.timelines import TimelineController, list_sources
+from timeline.hub import Hub
+from timeline.hub.memory import MemoryHub
 from timeline.metrics import Metrics
 from timeline.settings import Settings
 from timeline.store import Store
@@ -29,13 +33,19 @@ IngestFactory = Callable[[Store], AbstractAsyncContextManager[SourceIngest]]
 
 
 def create_app(
-    settings: Settings, *, ingest: IngestFactory, metrics: Metrics | None = None, migrate: bool = False
+    settings: Settings,
+    *,
+    ingest: IngestFactory,
+    hub: Hub | None = None,
+    metrics: Metrics | None = None,
+    migrate: bool = False,
 ) -> Litestar:
     """The API over the database of `settings`; `ingest` gives it a way to fetch sources (from the CLI).
 
-    `metrics` may be shared with pollers running in the same process; `migrate=True` upgrades the
-    schema on start (the one-command `timeline serve`).
+    `hub` and `metrics` may be shared with pollers running in the same process; `migrate=True`
+    upgrades the schema on start (the one-command `timeline serve`).
     """
+    app_hub = hub or MemoryHub()
     app_metrics = metrics or Metrics()
 
     @asynccontextmanager
@@ -44,20 +54,30 @@ def create_app(
             await Store.open(settings.database_url, migrate=migrate) as store,
             ingest(store) as ingestor,
         ):
+            seqs = SeqCache(store.timeline_seq)
+            fanout = Fanout(store, seqs, queue_bound=settings.stream_queue)
             app.state.services = Services(
                 settings=settings,
                 store=store,
                 ingest=ingestor,
+                hub=app_hub,
                 metrics=app_metrics,
-                seqs=SeqCache(store.timeline_seq),
+                seqs=seqs,
+                fanout=fanout,
             )
-            yield
+            await app_hub.start(fanout.on_change, fanout.on_resync)
+            try:
+                yield
+            finally:
+                await fanout.close()
+                await app_hub.close()
 
     return Litestar(
         route_handlers=[
             TimelineController,
             EventController,
             SyndicationController,
+            StreamController,
             list_sources,
             healthz,
             readyz,

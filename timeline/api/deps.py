@@ -13,6 +13,8 @@ from litestar.handlers import BaseRouteHandler
 
 from feeds.types import ParsedSnapshot
 from timeline.api.caching import PageCache, SeqCache
+from timeline.api.fanout import Fanout
+from timeline.hub import Hub
 from timeline.metrics import Metrics
 from timeline.models import Source
 from timeline.settings import Settings
@@ -34,9 +36,12 @@ class Services:
     settings: Settings
     store: Store
     ingest: SourceIngest
+    hub: Hub
     metrics: Metrics
     seqs: SeqCache
+    fanout: Fanout
     pages: PageCache = field(default_factory=PageCache)
+    streams: int = 0  # open SSE streams in this process
 
     def wrote(self, result: ApplyResult) -> None:
         """Tell the caches about a local write."""

@@ -130,7 +130,9 @@ class TimelineController(Controller):
         self, services: NamedDependency[Services], timeline: TimelineId, source_id: SourceId
     ) -> None:
         source = await _source_of(services, timeline, source_id)
-        services.wrote(await services.store.remove_source(source.id))
+        result = await services.store.remove_source(source.id)
+        services.wrote(result)
+        await services.hub.publish(result.timeline_id, result.last_seq)
 
     @post(
         "/{timeline:str}/sources/{source_id:str}/poll",

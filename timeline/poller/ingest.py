@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from feeds.adapters import parse
 from feeds.fetch import Fetcher, FetchResult
 from feeds.types import ParsedSnapshot
+from timeline.hub import Hub
 from timeline.models import Source
 from timeline.normalize import normalize
 from timeline.poller.robots import Robots
@@ -31,11 +32,13 @@ class Ingestor:
         fetcher: Fetcher,
         *,
         robots: Robots | None = None,
+        hub: Hub | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
         self._robots = robots
+        self._hub = hub
         self._clock = clock
 
     async def fetch(
@@ -55,10 +58,13 @@ class Ingestor:
         return self.parse(await self.fetch(url), adapter)
 
     async def apply(self, source: Source, snapshot: ParsedSnapshot) -> ApplyResult:
-        """Normalize `snapshot` as `source`'s updates and store them in one transaction."""
+        """Normalize `snapshot` as `source`'s updates, store them in one transaction, tell the hub."""
         now = self._clock()
         drafts = normalize(snapshot, source_id=source.id, now=now)
-        return await self._store.apply(source.id, drafts, complete=snapshot.complete, now=now)
+        result = await self._store.apply(source.id, drafts, complete=snapshot.complete, now=now)
+        if result.changed and self._hub is not None:
+            await self._hub.publish(result.timeline_id, result.last_seq)
+        return result
 
     async def poll(self, source: Source) -> ApplyResult:
         """Fetch, parse, normalize and store `source` once, unconditionally ("poll now")."""

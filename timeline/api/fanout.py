@@ -1,0 +1,188 @@
+"""Fan-out of live changes to SSE readers: one store read per change batch, however many readers.
+
+Per timeline with readers, one `Channel` task waits for a hub notification (or checks `last_seq` every
+second, which also covers writers that cannot notify us), reads the changes after the seq it last
+broadcast, renders each as an SSE frame once, and offers the frames to every reader's bounded queue.
+A reader whose queue overflows is dropped; it reconnects with `Last-Event-ID` and replays from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import orjson
+
+from timeline.api.caching import SeqCache
+from timeline.models import Change
+from timeline.store import Store
+
+log = logging.getLogger("timeline.api.stream")
+
+RECHECK = 1.0  # seconds between last_seq checks when no notification arrives
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    seq: int
+    data: bytes
+
+
+def frame(change: Change) -> Frame:
+    """`id: <seq>`, `event: upsert|delete`, `data:` the event as the REST API shows it."""
+    data = orjson.dumps(change.event.model_dump(mode="json"))
+    return Frame(change.seq, b"id: %d\nevent: %s\ndata: %s\n\n" % (change.seq, change.kind.encode(), data))
+
+
+class Reader:
+    """One SSE client's view of a channel: a bounded queue of frames and a wake-up event."""
+
+    def __init__(self, bound: int) -> None:
+        self.frames: deque[Frame] = deque()
+        self.wake = asyncio.Event()
+        self.dropped = False
+        self._bound = bound
+
+    def offer(self, frames: list[Frame]) -> None:
+        if len(self.frames) + len(frames) > self._bound:
+            self.dropped = True  # too slow: it resumes by seq after reconnecting
+        else:
+            self.frames.extend(frames)
+        self.wake.set()
+
+
+class Channel:
+    """The live changes of one timeline, read once and offered to every reader."""
+
+    def __init__(self, store: Store, timeline_id: str, last_seq: int) -> None:
+        self.timeline_id = timeline_id
+        self.last_seq = last_seq
+        self.readers: set[Reader] = set()
+        self.wake = asyncio.Event()
+        self._store = store
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        while self.readers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), RECHECK)
+            self.wake.clear()
+            try:
+                await self._broadcast()
+            except Exception:  # the store hiccuped: readers keep their place, the next round retries
+                log.warning("reading changes of %s failed; retrying", self.timeline_id, exc_info=True)
+
+    async def _broadcast(self) -> None:
+        while True:
+            changes = await self._store.changes(self.timeline_id, since=self.last_seq, limit=PAGE)
+            if not changes:
+                return
+            frames = [frame(change) for change in changes]
+            for reader in list(self.readers):
+                reader.offer(frames)
+            self.last_seq = frames[-1].seq
+
+
+class Fanout:
+    """Channels by timeline; the hub's callbacks land here."""
+
+    def __init__(self, store: Store, seqs: SeqCache, *, queue_bound: int = 256) -> None:
+        self._store = store
+        self._seqs = seqs
+        self._bound = queue_bound
+        self._channels: dict[str, Channel] = {}
+        self.closing = asyncio.Event()
+
+    def on_change(self, timeline_id: str, seq: int) -> None:
+        self._seqs.advance(timeline_id, seq)
+        channel = self._channels.get(timeline_id)
+        if channel is not None:
+            channel.wake.set()
+
+    def on_resync(self) -> None:
+        for channel in self._channels.values():
+            channel.wake.set()
+
+    async def stream(self, timeline_id: str, since: int, *, idle: float) -> AsyncIterator[Frame | None]:
+        """Every change after `since`: replayed from the store, then live, each seq once and in order;
+        None after `idle` seconds without one (time for a keep-alive).
+
+        Ends when the reader is dropped for being slow or the server is closing.
+        """
+        channel = await self._channel(timeline_id)
+        reader = Reader(self._bound)
+        channel.readers.add(reader)
+        self._ensure_running(channel)
+        try:
+            boundary, sent = channel.last_seq, since
+            async for replayed in self._replay(timeline_id, since, boundary):
+                sent = replayed.seq
+                yield replayed
+            async for live in self._live(reader, idle):
+                if live is None or live.seq > sent:
+                    sent = live.seq if live is not None else sent
+                    yield live
+        finally:
+            channel.readers.discard(reader)
+
+    async def _channel(self, timeline_id: str) -> Channel:
+        channel = self._channels.get(timeline_id)
+        if channel is None:
+            _, last_seq = await self._store.timeline_seq(timeline_id)
+            channel = self._channels.setdefault(timeline_id, Channel(self._store, timeline_id, last_seq))
+        return channel
+
+    def _ensure_running(self, channel: Channel) -> None:
+        if channel.task is None or channel.task.done():
+            channel.task = asyncio.create_task(channel.run(), name=f"fanout {channel.timeline_id}")
+            channel.task.add_done_callback(lambda _: self._forget(channel))
+
+    def _forget(self, channel: Channel) -> None:
+        if not channel.readers and self._channels.get(channel.timeline_id) is channel:
+            del self._channels[channel.timeline_id]
+
+    async def _replay(self, timeline_id: str, since: int, boundary: int) -> AsyncIterator[Frame]:
+        """Changes in (since, boundary] from the store; later ones come live, so they are left out here."""
+        while since < boundary:
+            changes = await self._store.changes(timeline_id, since=since, limit=PAGE)
+            if not changes:
+                return
+            for change in changes:
+                if change.seq <= boundary:
+                    yield frame(change)
+            since = changes[-1].seq
+
+    async def _live(self, reader: Reader, idle: float) -> AsyncIterator[Frame | None]:
+        while not self.closing.is_set():
+            try:
+                async with asyncio.timeout(idle):
+                    await reader.wake.wait()
+            except TimeoutError:
+                yield None
+                continue
+            reader.wake.clear()
+            if reader.dropped:
+                return
+            while reader.frames:
+                yield reader.frames.popleft()
+
+    def end_streams(self) -> None:
+        """Wake every reader so its stream ends now (server shutdown); new streams end at once too."""
+        self.closing.set()
+        for channel in list(self._channels.values()):
+            for reader in channel.readers:
+                reader.wake.set()
+
+    async def close(self) -> None:
+        """End every stream and stop the channels."""
+        self.end_streams()
+        for channel in list(self._channels.values()):
+            if channel.task is not None:
+                channel.task.cancel()
+        tasks = [c.task for c in self._channels.values() if c.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
