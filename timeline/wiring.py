@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from feeds.fetch import Fetcher, FetchPolicy
 from timeline.hub import Hub
 from timeline.hub.memory import MemoryHub
+from timeline.hub.postgres import PostgresHub
 from timeline.metrics import Metrics
 from timeline.poller import Ingestor
 from timeline.poller.robots import Robots
@@ -51,8 +52,6 @@ def poller_settings(settings: Settings) -> PollerSettings:
 def make_hub(settings: Settings) -> Hub:
     """The hub `TIMELINE_HUB` names; `postgres` listens on the database of TIMELINE_DATABASE_URL."""
     if settings.hub == "postgres":
-        from timeline.hub.postgres import PostgresHub
-
         return PostgresHub(settings.database_url)
     return MemoryHub()
 
