@@ -1,6 +1,6 @@
 """Ingest benchmark: parse+normalize events/s per adapter, store.apply events/s on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--events 10000] [--postgres URL] [--out bench/RESULTS.md]
+    .venv/bin/python -m bench.ingest [--events 10000] [--postgres URL] [--out bench/RESULTS.md]
 
 The documents are synthetic (written here, 1–2 KB of HTML per update), in each adapter's wire format.
 Targets (issue 3): parse+normalize ≥ 20,000 events/s on one core; SQLite apply ≥ 10,000 new events/s;
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import platform
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+from bench._results import RESULTS, write_section
 from feeds.adapters import parse
 from timeline.models import EventDraft
 from timeline.normalize import normalize
@@ -186,29 +186,6 @@ async def run(n: int, postgres: str | None) -> list[str]:
     return rows
 
 
-def write_results(path: Path, rows: list[str], command: str) -> None:
-    section = "\n".join(
-        [
-            "## Ingest (issue 3)",
-            "",
-            f"Command: `{command}`  ",
-            f"Machine: {platform.machine()}, Python {platform.python_version()}, "
-            f"{datetime.now(UTC):%Y-%m-%d}. One process, one core.",
-            "",
-            *rows,
-            "",
-        ]
-    )
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    start = text.find("## Ingest (issue 3)")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -216,10 +193,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     rows = asyncio.run(run(args.events, None if args.no_postgres else args.postgres))
-    write_results(args.out, rows, "python bench/ingest.py " + " ".join(sys.argv[1:]))
+    command = "python -m bench.ingest " + " ".join(sys.argv[1:])
+    write_section(args.out, "Ingest (issue 3)", command, "One process, one core.", rows)
 
 
 if __name__ == "__main__":

@@ -131,11 +131,13 @@ class Poller:
     async def _poll(self, claim: Claim) -> None:
         host = urlsplit(claim.source.url).netloc
         try:
-            blocked = self._hosts.blocked_until(host, self._clock())
-            if blocked is not None:
-                await self._defer(claim, blocked)
-                return
             async with self._hosts.slot(host):
+                # Checked with the slot held: polls queued behind one that got a 429 must not go ahead.
+                # (`_finish` records a Retry-After before its first await, so the next holder sees it.)
+                blocked = self._hosts.blocked_until(host, self._clock())
+                if blocked is not None:
+                    await self._defer(claim, blocked)
+                    return
                 report = await poll_claim(
                     self._ingestor, claim, now=self._clock(), settings=self._settings.schedule, rng=self._rng
                 )
@@ -145,7 +147,9 @@ class Poller:
 
     async def _finish(self, claim: Claim, host: str, report: PollReport) -> None:
         if report.outcome.retry_after is not None:
-            self._hosts.back_off(host, self._clock() + timedelta(seconds=report.outcome.retry_after))
+            # Capped as the schedule caps it: an absurd Retry-After would overflow the datetime.
+            wait = min(report.outcome.retry_after, self._settings.schedule.retry_after_cap)
+            self._hosts.back_off(host, self._clock() + timedelta(seconds=wait))
         await self._store.finish_poll(claim.source.id, self.owner, report.state, url=report.moved_to)
         log_report(report)
         self._count(report)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.models import Source
 from timeline.store import _rows
@@ -60,12 +61,16 @@ class LeasesMixin(StoreBase):
         self, source_id: str, owner: str, state: PollState, *, url: str | None = None
     ) -> bool:
         """Save the state a poll ended in and drop the lease, if `owner` still holds it; False otherwise
-        (the lease expired and another poller took the source: its result wins)."""
+        (the lease expired and another poller took the source: its result wins).
+
+        `url` (a permanent redirect) replaces the source's URL unless another source of the timeline
+        already has it: then both keep polling their own URL, and the state is saved all the same.
+        """
         values = {**_rows.poll_values(state), "lease_owner": None, "lease_until": None}
-        if url is not None:
-            values["url"] = url
         held = and_(sources.c.id == source_id, sources.c.lease_owner == owner)
         async with self._writing() as conn:
+            if url is not None and not await _url_taken(conn, source_id, url):
+                values["url"] = url
             result = await conn.execute(update(sources).where(held).values(values))
         return result.rowcount == 1
 
@@ -85,3 +90,15 @@ class LeasesMixin(StoreBase):
             query = query.where(sources.c.status == status)
         async with self._reading() as conn:
             return [_rows.source(row) for row in await conn.execute(query)]
+
+
+async def _url_taken(conn: AsyncConnection, source_id: str, url: str) -> bool:
+    """Whether another source of `source_id`'s timeline has `url`."""
+    sibling = sources.alias("sibling")
+    query = select(sibling.c.id).where(
+        sibling.c.url == url,
+        sibling.c.id != source_id,
+        sibling.c.timeline_id
+        == select(sources.c.timeline_id).where(sources.c.id == source_id).scalar_subquery(),
+    )
+    return (await conn.execute(query.limit(1))).first() is not None

@@ -1,0 +1,72 @@
+"""robots.txt as the poller obeys it: checked before each poll, read once per host and day (RFC 9309)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.timeline.poller.conftest import Rig
+from tests.upstream import GuardianBlog, respond, script, snapshot
+from timeline.poller.robots import TTL
+
+RULES = b"User-agent: *\nDisallow: /private\n"
+TTL_DELTA = timedelta(seconds=TTL)
+
+
+@pytest.fixture
+def respect_robots() -> bool:
+    return True
+
+
+@pytest.fixture
+def blog() -> GuardianBlog:
+    live = GuardianBlog()
+    live.post("b1", "Polls open", minute=0)
+    return live
+
+
+async def test_a_disallowed_source_fails_without_a_request(rig: Rig, blog: GuardianBlog) -> None:
+    rig.upstream.routes["/robots.txt"] = respond("200 OK", {"Content-Type": "text/plain"}, RULES)
+    await rig.add("/public", snapshot(blog.render), "guardian")
+    await rig.poll()
+    await rig.add("/private", snapshot(blog.render), "guardian")
+    await rig.poll()
+
+    health = (await rig.source("/private")).health
+    assert health.status == "failing"
+    assert health.last_error is not None and health.last_error.kind == "fetch.robots_disallowed"
+    assert "TIMELINE_RESPECT_ROBOTS" in health.last_error.message
+    assert rig.upstream.served("/private") == []
+    assert (await rig.source("/public")).health.status == "ok"
+
+
+async def test_robots_txt_is_read_once_a_day(rig: Rig, blog: GuardianBlog) -> None:
+    rig.upstream.routes["/robots.txt"] = respond("404 Not Found")  # no rules: all allowed
+    await rig.add("/blog", snapshot(blog.render), "guardian")
+
+    await rig.poll()
+    while rig.clock() - rig.sources["/blog"].created_at < TTL_DELTA:
+        await rig.poll_next()
+    await rig.poll_next()
+
+    polls = len(rig.upstream.served("/blog"))
+    assert polls > 10
+    assert len(rig.upstream.served("/robots.txt")) == 2  # the first poll, and again a day later
+
+
+async def test_an_unreadable_robots_txt_disallows_until_it_can_be_read(rig: Rig, blog: GuardianBlog) -> None:
+    rig.upstream.routes["/robots.txt"] = script(
+        respond("500 Internal Server Error"), respond("404 Not Found")
+    )
+    await rig.add("/blog", snapshot(blog.render), "guardian")
+
+    await rig.poll()
+    health = (await rig.source("/blog")).health
+    assert health.status == "failing" and rig.upstream.served("/blog") == []
+    assert health.last_error is not None and "robots.txt" in health.last_error.message
+
+    await rig.poll_next()
+    assert (await rig.source("/blog")).health.status == "ok"
+    assert rig.upstream.statuses("/robots.txt") == [500, 404]
+    assert await rig.texts() == {"b1": "Polls open"}
