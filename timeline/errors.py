@@ -58,11 +58,12 @@ class ConflictError(TimelineError):
 class InvalidCursorError(TimelineError):
     kind = "invalid_cursor"
 
-    def __init__(self, cursor: str) -> None:
+    def __init__(self, cursor: str, parameter: str | None = None) -> None:
         super().__init__(
             f"Cursor {cursor[:40]!r} is not one this service issued; use the `next`/`prev` value of a page."
         )
         self.cursor = cursor
+        self.parameter = parameter
 
 
 class StorageError(TimelineError):

@@ -49,14 +49,16 @@ def encode_cursor(key: SortKey) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> SortKey:
+def decode_cursor(cursor: str, *, parameter: str | None = None) -> SortKey:
     """Inverse of `encode_cursor`; anything else raises `InvalidCursorError`."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         version, micros, position, ident = orjson.loads(raw)
-        if version != 1 or not isinstance(ident, str):
+        if version != 1 or not isinstance(ident, str) or not isinstance(position, int):
             raise ValueError("unknown cursor version")
+        if not -(2**63) <= position < 2**63:  # positions are BIGINT
+            raise ValueError("position out of range")
         published = _EPOCH + timedelta(microseconds=micros)
-        return SortKey(published, int(position), ident)
+        return SortKey(published, position, ident)
     except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError) as exc:
-        raise InvalidCursorError(cursor) from exc
+        raise InvalidCursorError(cursor, parameter) from exc

@@ -19,6 +19,7 @@ from timeline.api.schemas import ChangePage, EventPage
 from timeline.models import Event
 from timeline.store import Revision
 
+MAX_SEQ = 2**63 - 1  # seqs are BIGINT
 TimelineId = Annotated[str, PathParameter(description="Timeline id or slug.")]
 EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
 SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
@@ -138,7 +139,9 @@ class EventController(Controller):
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         timeline: TimelineId,
-        since: Annotated[int, QueryParameter(ge=0, description="Seq to read after; 0 for everything.")] = 0,
+        since: Annotated[
+            int, QueryParameter(ge=0, le=MAX_SEQ, description="Seq to read after; 0 for everything.")
+        ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Changes per call.")] = 500,
     ) -> Response[bytes]:
         async def render(entry: SeqEntry) -> Rendered:

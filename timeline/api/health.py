@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Response, get
+from litestar import get
 from litestar.di import NamedDependency
 
 from timeline.api.deps import Services
-from timeline.api.problems import problem, problem_responses
-from timeline.errors import StorageError
+from timeline.api.problems import problem_responses
 from timeline.metrics import CONTENT_TYPE
 
 
@@ -22,11 +21,8 @@ async def healthz() -> dict[str, str]:
     tags=["operations"],
     responses=problem_responses(503),
 )
-async def readyz(services: NamedDependency[Services]) -> Response[bytes] | dict[str, str]:
-    try:
-        await services.store.ping()
-    except StorageError as exc:
-        return problem(503, "not_ready", "Not ready", f"The database is unreachable: {exc.message}")
+async def readyz(services: NamedDependency[Services]) -> dict[str, str]:
+    await services.store.ping()  # StorageError → 503 problem+json
     return {"status": "ready"}
 
 

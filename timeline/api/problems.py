@@ -86,7 +86,7 @@ def timeline_error(_: Request[Any, Any, Any], exc: TimelineError) -> Response[by
         return problem(
             status, exc.kind, "Database unavailable", "The database did not answer; retry shortly."
         )
-    parameter = "before/after" if isinstance(exc, InvalidCursorError) else None
+    parameter = exc.parameter if isinstance(exc, InvalidCursorError) else None
     return problem(status, exc.kind, _title(exc.kind), exc.message, parameter=parameter)
 
 
@@ -119,6 +119,9 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]
         return problem(
             exc.status_code, kind, _title(kind), str(exc.detail), headers=headers, parameter="Authorization"
         )
+    if exc.status_code == 400:  # Litestar could not decode the body at all
+        detail = f"The request body is not valid JSON ({exc.detail}); send a JSON object."
+        return problem(400, "invalid_request", "Invalid request", detail, parameter="body")
     return problem(exc.status_code, kind, _title(kind), str(exc.detail), headers=exc.headers)
 
 

@@ -82,7 +82,7 @@ class StreamController(Controller):
         ] = None,
         last_event_id: Annotated[
             int | None,
-            HeaderParameter(header="Last-Event-ID", ge=0, description="As `since`; browsers send it."),
+            HeaderParameter(name="Last-Event-ID", ge=0, description="As `since`; browsers send it."),
         ] = None,
     ) -> Response[bytes]:
         if services.streams >= services.settings.max_streams:

@@ -158,7 +158,12 @@ async def _source_of(services: NamedDependency[Services], timeline: str, source_
     return source
 
 
-@get("/api/v1/sources", summary="Every source with its health; filter by status", tags=["sources"])
+@get(
+    "/api/v1/sources",
+    summary="Every source with its health; filter by status",
+    tags=["sources"],
+    responses=problem_responses(400, 503),
+)
 async def list_sources(
     services: NamedDependency[Services],
     status: Annotated[

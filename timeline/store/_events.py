@@ -45,7 +45,7 @@ class EventsMixin(StoreBase):
             raise ValueError("page needs limit >= 1 and at most one of `before` and `after`")
         window = _Window(timeline_id, order, key_events, since)
         async with self._reading() as conn:
-            result = await window.page(conn, limit, _decode(before), _decode(after))
+            result = await window.page(conn, limit, _decode(before, "before"), _decode(after, "after"))
             if not result.events:
                 await require_timeline(conn, timeline_id)
         return result
@@ -109,8 +109,8 @@ def _change(event: Event) -> Change:
     return Change(seq=event.seq, kind="delete" if event.deleted else "upsert", event=event)
 
 
-def _decode(cursor: str | None) -> SortKey | None:
-    return None if cursor is None else decode_cursor(cursor)
+def _decode(cursor: str | None, parameter: str) -> SortKey | None:
+    return None if cursor is None else decode_cursor(cursor, parameter=parameter)
 
 
 def _live(timeline_id: str) -> Select[Any]:

@@ -1,0 +1,212 @@
+"""Cheap polling: ETags, 304s that touch no database, cached bytes, Cache-Control, and CORS for reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from sqlalchemy import event
+
+from tests.timeline.api.conftest import Client
+from tests.timeline.api.support import AUTH, LiveBlog
+from tests.timeline.store.drafts import T0, draft
+from timeline.api.caching import SeqCache
+from timeline.api.deps import Services
+
+CACHE_CONTROL = "public, max-age=2, stale-while-revalidate=30"
+
+
+class Clock:
+    """The seq cache's clock, moved by hand: whether an entry is fresh never depends on test speed."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app: Litestar, client: Client) -> Clock:
+    services: Services = app.state.services
+    manual = Clock()
+    services.seqs = SeqCache(services.store.timeline_seq, clock=manual)
+    return manual
+
+
+@pytest.fixture
+def queries(app: Litestar, client: Client) -> Iterator[list[str]]:
+    """Every SQL statement the app's store sends from now on."""
+    engine = app.state.services.store._engine.sync_engine
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield sent
+    event.remove(engine, "before_cursor_execute", count)
+
+
+async def reads(client: Client, timeline: dict[str, Any]) -> list[str]:
+    """One URL of every cached read of the timeline."""
+    base = f"/api/v1/timelines/{timeline['id']}"
+    event_id = (await client.get(f"{base}/events")).json()["events"][0]["id"]
+    return [
+        f"{base}/events",
+        f"/api/v1/timelines/{timeline['slug']}/events?order=asc&limit=2",
+        f"{base}/changes?since=1",
+        f"{base}/events/{event_id}",
+        f"{base}/events/{event_id}/revisions",
+    ]
+
+
+@pytest.mark.usefixtures("source", "clock")
+async def test_a_304_touches_no_database(
+    client: Client, timeline: dict[str, Any], queries: list[str]
+) -> None:
+    for url in await reads(client, timeline):
+        first = await client.get(url)  # loads the seq cache entry: fresh for the next request
+        queries.clear()
+
+        again = await client.get(
+            url, headers={"If-None-Match": first.headers["etag"], "Origin": "https://x.example"}
+        )
+
+        assert (first.status_code, again.status_code, again.content) == (200, 304, b""), url
+        assert queries == [], url
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["cache-control"] == first.headers["cache-control"] == CACHE_CONTROL
+        assert again.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.usefixtures("source", "clock")
+async def test_a_repeated_read_is_served_from_cached_bytes(
+    client: Client, timeline: dict[str, Any], queries: list[str]
+) -> None:
+    first = await client.get(f"/api/v1/timelines/{timeline['id']}/events")
+    assert queries, "the listener sees the store's statements"
+    queries.clear()
+
+    again = await client.get(f"/api/v1/timelines/{timeline['id']}/events")
+
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["link"] if "link" in first.headers else "link" not in again.headers
+    assert queries == []
+
+
+@pytest.mark.usefixtures("clock")
+@pytest.mark.parametrize("header", ["{tag}", "W/{tag}", '"other", {tag}', "*"])
+async def test_if_none_match_forms(
+    client: Client, timeline: dict[str, Any], source: dict[str, Any], header: str
+) -> None:
+    url = f"/api/v1/timelines/{timeline['id']}/events"
+    tag = (await client.get(url)).headers["etag"]
+
+    response = await client.get(url, headers={"If-None-Match": header.format(tag=tag)})
+
+    assert response.status_code == 304
+
+
+@pytest.mark.usefixtures("source", "clock")
+async def test_a_stale_or_foreign_tag_gets_the_page(client: Client, timeline: dict[str, Any]) -> None:
+    url = f"/api/v1/timelines/{timeline['id']}/events"
+    first = await client.get(url)
+
+    other = await client.get(url, headers={"If-None-Match": '"1.tl_x.1.abc"'})
+
+    assert other.status_code == 200 and other.content == first.content
+
+
+@pytest.mark.usefixtures("source", "clock")
+async def test_each_query_has_its_own_tag(client: Client, timeline: dict[str, Any]) -> None:
+    url = f"/api/v1/timelines/{timeline['id']}/events"
+    tags = {(await client.get(url, params=p)).headers["etag"] for p in ({}, {"order": "asc"}, {"limit": 2})}
+    changes = (await client.get(f"/api/v1/timelines/{timeline['id']}/changes")).headers["etag"]
+
+    assert len(tags | {changes}) == 4
+
+
+@pytest.mark.usefixtures("clock")
+async def test_a_write_through_the_api_changes_the_tag_at_once(
+    client: Client, timeline: dict[str, Any], source: dict[str, Any], blog: LiveBlog
+) -> None:
+    url = f"/api/v1/timelines/{timeline['id']}/events"
+    first = await client.get(url)
+    blog.edit("b1", "Polls are now open")
+    polled = await client.post(
+        f"/api/v1/timelines/{timeline['id']}/sources/{source['id']}/poll", headers=AUTH
+    )
+    assert polled.json()["updated"] == 1
+
+    after = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+
+    assert after.status_code == 200
+    assert after.headers["etag"] != first.headers["etag"]
+    assert after.json()["last_seq"] > first.json()["last_seq"]
+    assert "Polls are now open" in [e["body_text"] for e in after.json()["events"]]
+    assert (await client.get(url, headers={"If-None-Match": after.headers["etag"]})).status_code == 304
+
+
+async def test_writes_by_another_process_show_within_the_seq_cache_age(
+    app: Litestar, client: Client, timeline: dict[str, Any], source: dict[str, Any], clock: Clock
+) -> None:
+    """A poller process writes to the database directly; the API learns of it when its seq entry expires."""
+    url = f"/api/v1/timelines/{timeline['id']}/events"
+    first = await client.get(url)
+    services: Services = app.state.services
+    written = [draft(source["id"], "elsewhere", "From a worker")]
+    await services.store.apply(source["id"], written, complete=False, now=T0)
+
+    cached = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    clock.now += 1.5
+    fresh = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+
+    assert cached.status_code == 304
+    assert fresh.status_code == 200
+    assert "From a worker" in [e["body_text"] for e in fresh.json()["events"]]
+
+
+@pytest.mark.usefixtures("source")
+async def test_one_timeline_has_an_etag_too(client: Client, timeline: dict[str, Any]) -> None:
+    url = f"/api/v1/timelines/{timeline['id']}"
+    first = await client.get(url)
+
+    again = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+
+    assert first.headers["cache-control"] == CACHE_CONTROL
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", first.headers["etag"])
+
+
+async def test_cors_is_open_for_reads(client: Client, timeline: dict[str, Any]) -> None:
+    origin = {"Origin": "https://publisher.example"}
+
+    read = await client.get(f"/api/v1/timelines/{timeline['id']}/events", headers=origin)
+    preflight = await client.options(
+        f"/api/v1/timelines/{timeline['id']}/events",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+
+    assert read.headers["access-control-allow-origin"] == "*"
+    assert {"etag", "link"} <= {
+        h.strip().lower() for h in read.headers["access-control-expose-headers"].split(",")
+    }
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+
+
+async def test_cors_does_not_open_writes(client: Client) -> None:
+    preflight = await client.options(
+        "/api/v1/timelines",
+        headers={"Origin": "https://publisher.example", "Access-Control-Request-Method": "POST"},
+    )
+
+    assert "POST" not in preflight.headers.get("access-control-allow-methods", "")
+    assert preflight.status_code >= 400
