@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import signal
@@ -214,7 +215,8 @@ def _run_uvicorn(config: uvicorn.Config, app: Litestar) -> None:
         exit_handler(sig, frame)
 
     server.handle_exit = handle_exit  # type: ignore[method-assign]
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it already handled
+        server.run()
 
 
 host_option = click.option(

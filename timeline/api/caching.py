@@ -37,13 +37,22 @@ class SeqCache:
         self._max_age = max_age
         self._clock = clock
         self._entries: dict[str, SeqEntry] = {}
+        self._refreshing: set[str] = set()
 
     async def get(self, key: str) -> SeqEntry:
+        """The entry for `key`; one request re-reads a stale one while the others keep using it, so a
+        burst of polls costs one query per second, not one each."""
         entry = self._entries.get(key)
-        if entry is None or self._clock() - entry.checked_at > self._max_age:
+        if entry is not None and (
+            self._clock() - entry.checked_at <= self._max_age or key in self._refreshing
+        ):
+            return entry
+        self._refreshing.add(key)
+        try:
             timeline_id, last_seq = await self._load(key)
-            entry = self._remember(key, timeline_id, last_seq)
-        return entry
+        finally:
+            self._refreshing.discard(key)
+        return self._remember(key, timeline_id, last_seq)
 
     def advance(self, timeline_id: str, last_seq: int) -> None:
         """A local write moved `timeline_id` to `last_seq`: every key naming it learns so now."""

@@ -49,7 +49,12 @@ class Reader:
         self._bound = bound
 
     def offer(self, frames: list[Frame]) -> None:
-        if len(self.frames) + len(frames) > self._bound:
+        """Queue `frames`, unless the reader is still more than `bound` frames behind: then drop it.
+
+        Judged on the backlog before this batch, so one large batch (a first poll of a long blog) never
+        drops a reader that keeps up.
+        """
+        if len(self.frames) > self._bound:
             self.dropped = True  # too slow: it resumes by seq after reconnecting
         else:
             self.frames.extend(frames)

@@ -13,7 +13,7 @@ from timeline.ids import SortKey, decode_cursor, encode_cursor
 from timeline.models import Change, Event
 from timeline.store import _rows
 from timeline.store._base import StoreBase, require_timeline, wrap_errors
-from timeline.store.tables import event_revisions, events
+from timeline.store.tables import PINNED, event_revisions, events
 from timeline.store.types import Page, Revision
 
 Order = Literal["desc", "asc"]
@@ -53,7 +53,11 @@ class EventsMixin(StoreBase):
     @wrap_errors
     async def pinned(self, timeline_id: str) -> list[Event]:
         """The live pinned events, newest first. Raises `TimelineNotFoundError`."""
-        query = _live(timeline_id).where(events.c.pinned).order_by(*(c.desc() for c in _KEY))
+        query = (
+            select(events)
+            .where(events.c.timeline_id == timeline_id, PINNED)
+            .order_by(*(c.desc() for c in _KEY))
+        )
         async with self._reading() as conn:
             found = [_rows.event(row) for row in await conn.execute(query)]
             if not found:

@@ -172,6 +172,15 @@ events = Table(
     Index(None, "timeline_id", "seq"),
     Index(None, "timeline_id", "published_at", "position", "id"),
 )
+# Pinned events are few: a partial index finds them without walking the whole timeline. Its condition
+# is written as `Store.pinned` queries it, so SQLite's planner can match the two.
+PINNED = events.c.pinned.is_(True) & events.c.deleted.is_(False)
+Index(
+    "ix_events_pinned",
+    *(events.c[name] for name in ("timeline_id", "published_at", "position", "id")),
+    sqlite_where=PINNED,
+    postgresql_where=PINNED,
+)
 
 # Every version of every event, the current one included.
 event_revisions = Table(

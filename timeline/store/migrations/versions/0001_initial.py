@@ -120,6 +120,14 @@ def _events() -> None:
         "events",
         ["timeline_id", "published_at", "position", "id"],
     )
+    pinned = sa.column("pinned").is_(True) & sa.column("deleted").is_(False)
+    op.create_index(
+        "ix_events_pinned",
+        "events",
+        ["timeline_id", "published_at", "position", "id"],
+        sqlite_where=pinned,
+        postgresql_where=pinned,
+    )
 
 
 def _event_revisions() -> None:
