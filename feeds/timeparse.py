@@ -7,6 +7,7 @@ gives `(None, None)`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -27,10 +28,12 @@ _MONTHS = {
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
 # RFC 822 §5.1 names; anything else (IST, CET, …) is ambiguous or non-standard.
-_ZONES = {
+_ZONE_HOURS = {
     "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
     "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
 }  # fmt: skip
+# Built once: creating a timezone per parse cost more than the rest of parsing a feed date.
+_ZONES = {name: timezone(timedelta(hours=hours)) for name, hours in _ZONE_HOURS.items()}
 _UTC_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$")
 
 
@@ -63,12 +66,13 @@ def _from_string(text: str, default_tz: tzinfo) -> TimeResult:
 
 
 def _from_other(text: str, default_tz: tzinfo) -> TimeResult:
+    # RFC 822 first: feeds use it most, and no epoch or /Date()/ text can match it.
+    if match := _RFC822.fullmatch(text):
+        return _from_rfc822(match, default_tz)
     if _EPOCH.fullmatch(text):
         return _from_epoch(float(text) if "." in text else int(text))
     if match := _MS_DATE.fullmatch(text):
         return _from_epoch(int(match[1]) / 1000)
-    if match := _RFC822.fullmatch(text):
-        return _from_rfc822(match, default_tz)
     result = _from_iso(_UTC_SUFFIX.sub("Z", text.upper()), default_tz)
     return result if result is not None else (None, f"not a time: {text!r}")
 
@@ -104,13 +108,15 @@ def _from_rfc822(match: re.Match[str], default_tz: tzinfo) -> TimeResult:
     return _in_utc(parsed.replace(tzinfo=offset))
 
 
+@functools.lru_cache(maxsize=256)  # a feed repeats its zone in every date
 def _zone_offset(zone: str) -> timezone | None:
     if zone[0] in "+-":
         digits = zone[1:].replace(":", "")
         minutes = int(digits[:2]) * 60 + int(digits[2:])
+        if minutes >= 24 * 60:  # `+2500`: no such zone (and `timezone` would raise)
+            return None
         return timezone(timedelta(minutes=-minutes if zone[0] == "-" else minutes))
-    hours = _ZONES.get(zone.upper())
-    return None if hours is None else timezone(timedelta(hours=hours))
+    return _ZONES.get(zone.upper())
 
 
 def _from_epoch(number: float) -> TimeResult:

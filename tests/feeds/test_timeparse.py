@@ -130,3 +130,9 @@ def test_wrong_type_gives_none() -> None:
 
     assert parsed is None
     assert warning == "not a time: list"
+
+
+def test_an_offset_of_a_day_or_more_is_an_unknown_zone_not_an_error() -> None:
+    parsed, warning = parse_time("Tue, 14 Nov 2023 22:13:20 +2500")
+    assert parsed == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert warning == "unknown time zone '+2500', assumed UTC"

@@ -113,13 +113,17 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-def _names(values: Iterable[str]) -> tuple[str, ...]:
+def _names(values: tuple[str, ...]) -> tuple[str, ...]:
     """As plain text; empty ones dropped, duplicates dropped keeping the first."""
+    if not values:  # the common case, without building a generator and a dict
+        return ()
     return tuple(dict.fromkeys(name for name in map(plain_text, values) if name))
 
 
-def _media(items: Iterable[Media]) -> tuple[Media, ...]:
+def _media(items: tuple[Media, ...]) -> tuple[Media, ...]:
     """Only items with an absolute http(s) URL; captions as plain text."""
+    if not items:
+        return ()
     checked = ((absolute_http_url(item.url), item) for item in items)
     return tuple(_clean_media(url, item) for url, item in checked if url)
 
