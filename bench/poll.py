@@ -174,7 +174,7 @@ def _rows(count: int, unchanged: dict[str, float], changing: dict[str, float], p
         "| polls changed / unchanged / 304 / failed | "
         + " / ".join(f"{changing[kind]:.0f}" for kind in ("changed", "unchanged", "not_modified", "failed"))
         + " | |",
-        f"| most concurrent requests at the upstream (one host) | {peak:.0f} | ≤ {per_host} (per-host limit) |",
+        f"| peak concurrent requests at the upstream host | {peak:.0f} | ≤ {per_host} (per-host limit) |",
     ]
 
 
