@@ -11,11 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from timeline.api.caching import CACHE_CONTROL, matches
 from timeline.api.deps import Services, require_key
 from timeline.api.events import SourceId, TimelineId
 from timeline.api.problems import problem_responses
-from timeline.api.reads import JSON, read_responses
+from timeline.api.reads import conditional, read_responses
 from timeline.api.schemas import ChangeCounts, SourceCreate, SourceCreated, TimelineCreate, TimelineUpdate
 from timeline.errors import SourceNotFoundError
 from timeline.models import Source, SourceStatus, Timeline
@@ -63,11 +62,7 @@ class TimelineController(Controller):
     ) -> Response[bytes]:
         # Source health changes without a seq, so this ETag hashes the body rather than naming a seq.
         body = orjson.dumps((await services.store.get_timeline(timeline)).model_dump(mode="json"))
-        tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-        if matches(request.headers.get("if-none-match"), tag):
-            return Response(b"", status_code=304, headers=headers)
-        return Response(body, media_type=JSON, headers=headers)
+        return conditional(request, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"', body)
 
     @patch(
         "/{timeline:str}",
