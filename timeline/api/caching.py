@@ -39,6 +39,13 @@ class SeqCache:
         self._entries: dict[str, SeqEntry] = {}
         self._refreshing: set[str] = set()
 
+    def fresh(self, key: str) -> SeqEntry | None:
+        """The entry for `key` if it needs no re-read: what a request may answer from without a query."""
+        entry = self._entries.get(key)
+        if entry is not None and self._clock() - entry.checked_at <= self._max_age:
+            return entry
+        return None
+
     async def get(self, key: str) -> SeqEntry:
         """The entry for `key`; one request re-reads a stale one while the others keep using it, so a
         burst of polls costs one query per second, not one each."""
@@ -70,8 +77,12 @@ class SeqCache:
         return entry
 
 
-def etag(entry: SeqEntry, route: str, query: str) -> str:
+CacheKey = tuple[str, str, str]  # timeline id, route template, raw query string
+
+
+def etag(entry: SeqEntry, key: CacheKey) -> str:
     """A strong ETag for one representation of a timeline at one seq."""
+    _timeline, route, query = key
     digest = hashlib.blake2b(f"{route}?{query}".encode(), digest_size=6).hexdigest()
     return f'"{REPRESENTATION}.{entry.timeline_id}.{entry.last_seq}.{digest}"'
 
@@ -86,30 +97,41 @@ def matches(if_none_match: str | None, tag: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """What a read renders: the body at `last_seq`, its media type and any extra headers (e.g. `Link`)."""
+
     last_seq: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A rendered response, ready to send: every header already encoded."""
+
+    last_seq: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
 class PageCache:
-    """Rendered bodies by (timeline id, route, query), valid while the timeline's seq has not moved.
+    """Responses by (timeline id, route, query), valid while the timeline's seq has not moved.
 
     Bounded LRU: hot first pages stay, one-off deep pages age out.
     """
 
     def __init__(self, max_entries: int = 1024) -> None:
         self._max = max_entries
-        self._entries: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, Stored] = OrderedDict()
 
-    def get(self, key: tuple[str, str, str], last_seq: int) -> Rendered | None:
+    def get(self, key: CacheKey, last_seq: int) -> Stored | None:
         found = self._entries.get(key)
         if found is None or found.last_seq != last_seq:
             return None
         self._entries.move_to_end(key)
         return found
 
-    def put(self, key: tuple[str, str, str], rendered: Rendered) -> None:
-        self._entries[key] = rendered
+    def put(self, key: CacheKey, stored: Stored) -> None:
+        self._entries[key] = stored
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)

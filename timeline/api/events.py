@@ -14,7 +14,7 @@ from litestar.params import PathParameter, QueryParameter
 from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
 from timeline.api.problems import problem
-from timeline.api.reads import cached_read, read_responses
+from timeline.api.reads import answer_from_cache, cached_read, read_responses
 from timeline.api.schemas import ChangePage, EventPage
 from timeline.models import Event
 from timeline.store import Revision
@@ -32,6 +32,7 @@ def event_json(event: Event) -> dict[str, Any]:
 class EventController(Controller):
     path = "/api/v1/timelines/{timeline:str}"
     tags = ["events"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    middleware = [answer_from_cache]  # noqa: RUF012
 
     @get(
         "/events",

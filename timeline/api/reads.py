@@ -1,4 +1,10 @@
-"""The one path every timeline read takes: seq lookup, ETag, 304, cached bytes, render on a miss."""
+"""The one path every timeline read takes: seq lookup, ETag, 304, cached bytes, render on a miss.
+
+`cached_read` is that path inside a handler. `answer_from_cache` is its front, a middleware on the same
+handlers that answers a revalidation or a cached page before Litestar parses parameters or injects
+dependencies: most polls end there, without a query and without building a response object. It only
+answers what `cached_read` stored or would answer itself, so both give the same bytes and headers.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.openapi import ResponseSpec
+from litestar.types import ASGIApp, Receive, Scope, Send
 
-from timeline.api.caching import CACHE_CONTROL, Rendered, SeqEntry, etag, matches
+from timeline.api.caching import CACHE_CONTROL, CacheKey, Rendered, SeqEntry, Stored, etag, matches
 from timeline.api.deps import Services
 from timeline.api.problems import problem_responses
 
@@ -31,6 +38,11 @@ def conditional(request: Request[Any, Any, Any], tag: str, body: bytes) -> Respo
     return Response(body, media_type=JSON, headers=validators(tag))
 
 
+def _key(entry: SeqEntry, scope: Scope) -> CacheKey:
+    query = scope["query_string"].decode("latin-1")
+    return entry.timeline_id, scope["path_template"], query
+
+
 async def cached_read(
     request: Request[Any, Any, Any],
     services: Services,
@@ -44,18 +56,68 @@ async def cached_read(
     Only a stale seq entry (older than a second) costs a query; a 304 with a fresh one costs none.
     """
     entry = await services.seqs.get(timeline)
-    route = request.scope.get("path_template", request.url.path)
-    tag = etag(entry, route, request.url.query)
-    headers = validators(tag)
+    key = _key(entry, request.scope)
+    tag = etag(entry, key)
     if matches(request.headers.get("if-none-match"), tag):
         services.metrics.not_modified.inc()
-        return Response(b"", status_code=304, headers=headers)
-    key = (entry.timeline_id, route, request.url.query)
-    rendered = services.pages.get(key, entry.last_seq)
-    if rendered is None:
+        return Response(b"", status_code=304, headers=validators(tag))
+    stored = services.pages.get(key, entry.last_seq)
+    if stored is None:
         rendered = await render(entry)
-        services.pages.put(key, rendered)
-    return Response(rendered.body, media_type=media_type, headers={**headers, **dict(rendered.headers)})
+        stored = _stored(rendered, media_type, tag)
+        services.pages.put(key, stored)
+    return Response(stored.body, media_type=media_type, headers=_own_headers(stored))
+
+
+def _own_headers(stored: Stored) -> dict[str, str]:
+    """The stored headers that Litestar's `Response` does not add itself."""
+    framing = (b"content-type", b"content-length")
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in stored.headers if k not in framing}
+
+
+def _stored(rendered: Rendered, media_type: str, tag: str) -> Stored:
+    headers = [
+        ("content-type", media_type),
+        ("content-length", str(len(rendered.body))),
+        ("etag", tag),
+        ("cache-control", CACHE_CONTROL),
+        *((name.lower(), value) for name, value in rendered.headers),
+    ]
+    encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    return Stored(rendered.last_seq, rendered.body, encoded)
+
+
+def answer_from_cache(app: ASGIApp) -> ASGIApp:
+    """Middleware for handlers that end in `cached_read`: answer a GET from memory when it can."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            services: Services = scope["app"].state.services
+            entry = services.seqs.fresh(scope["path_params"]["timeline"])
+            if entry is not None:
+                key = _key(entry, scope)
+                tag = etag(entry, key)
+                if matches(_header(scope, b"if-none-match"), tag):
+                    services.metrics.not_modified.inc()
+                    encoded = [(b"etag", tag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+                    await send({"type": "http.response.start", "status": 304, "headers": encoded})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                stored = services.pages.get(key, entry.last_seq)
+                if stored is not None:
+                    await send({"type": "http.response.start", "status": 200, "headers": stored.headers})
+                    await send({"type": "http.response.body", "body": stored.body})
+                    return
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def read_responses(data: Any, description: str, *, media_type: str = JSON) -> dict[int, ResponseSpec]:
