@@ -12,8 +12,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response
+from litestar.enums import ScopeType
 from litestar.openapi import ResponseSpec
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+)
 
 from timeline.api.caching import CACHE_CONTROL, CacheKey, Rendered, SeqEntry, Stored, etag, matches
 from timeline.api.deps import Services
@@ -91,7 +99,7 @@ def answer_from_cache(app: ASGIApp) -> ASGIApp:
     """Middleware for handlers that end in `cached_read`: answer a GET from memory when it can."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if scope["type"] == ScopeType.HTTP and scope["method"] == "GET":
             services: Services = scope["app"].state.services
             entry = services.seqs.fresh(scope["path_params"]["timeline"])
             if entry is not None:
@@ -100,17 +108,21 @@ def answer_from_cache(app: ASGIApp) -> ASGIApp:
                 if matches(_header(scope, b"if-none-match"), tag):
                     services.metrics.not_modified.inc()
                     encoded = [(b"etag", tag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
-                    await send({"type": "http.response.start", "status": 304, "headers": encoded})
-                    await send({"type": "http.response.body", "body": b""})
+                    await _send(send, 304, encoded, b"")
                     return
                 stored = services.pages.get(key, entry.last_seq)
                 if stored is not None:
-                    await send({"type": "http.response.start", "status": 200, "headers": stored.headers})
-                    await send({"type": "http.response.body", "body": stored.body})
+                    await _send(send, 200, stored.headers, stored.body)
                     return
         await app(scope, receive, send)
 
     return middleware
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send(HTTPResponseBodyEvent(type="http.response.body", body=body, more_body=False))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
