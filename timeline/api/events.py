@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
-from timeline.api.caching import Rendered, SeqEntry
+from timeline.api.caching import Rendered, SeqEntry, Stored
 from timeline.api.deps import Services
 from timeline.api.problems import problem
 from timeline.api.reads import answer_from_cache, cached_read, read_responses
@@ -78,10 +78,9 @@ class EventController(Controller):
                 key_events=key_events,
                 since=_utc(since),
             )
-            pinned = await services.store.pinned(entry.timeline_id)
             body = {
                 "events": [event_json(e) for e in page.events],
-                "pinned": [event_json(e) for e in pinned],
+                "pinned": await _pinned(services, entry),
                 "next": page.next,
                 "prev": page.prev,
                 "last_seq": entry.last_seq,
@@ -155,6 +154,17 @@ class EventController(Controller):
             return Rendered(entry.last_seq, orjson.dumps(body))
 
         return await cached_read(request, services, timeline, render)
+
+
+async def _pinned(services: Services, entry: SeqEntry) -> orjson.Fragment:
+    """The timeline's pinned events as JSON, rendered once per seq: every page carries them."""
+    key = (entry.timeline_id, "pinned", "")
+    stored = services.pages.get(key, entry.last_seq)
+    if stored is None:
+        found = await services.store.pinned(entry.timeline_id)
+        stored = Stored(entry.last_seq, orjson.dumps([event_json(e) for e in found]), [])
+        services.pages.put(key, stored)
+    return orjson.Fragment(stored.body)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -7,18 +7,20 @@ import contextlib
 import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import exists, select
+from sqlalchemy import Connection, Engine, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from timeline.errors import StorageError, TimelineNotFoundError
-from timeline.store.engine import is_sqlite, reader, writer
+from timeline.store.engine import is_sqlite, reader, sqlite_reads, writer
 from timeline.store.tables import timelines
 
+READ_THREADS = 4  # concurrent SQLite reads (WAL lets readers run beside the writer)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -47,10 +49,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def require_timeline(conn: AsyncConnection, timeline_id: str) -> None:
+def timeline_must_exist(conn: Connection, timeline_id: str) -> None:
     """Raise `TimelineNotFoundError` unless the timeline exists."""
-    if not await conn.scalar(select(exists().where(timelines.c.id == timeline_id))):
+    if not conn.scalar(select(exists().where(timelines.c.id == timeline_id))):
         raise TimelineNotFoundError(timeline_id)
+
+
+async def require_timeline(conn: AsyncConnection, timeline_id: str) -> None:
+    await conn.run_sync(timeline_must_exist, timeline_id)
+
+
+def _in_snapshot(engine: Engine, work: Callable[[Connection], R]) -> R:
+    with engine.connect() as conn, conn.begin():
+        return work(conn)
 
 
 class StoreBase:
@@ -60,6 +71,26 @@ class StoreBase:
         self._writer = writer(engine)
         # SQLite has one writer anyway: queue writers here rather than in busy_timeout retries.
         self._write_lock = asyncio.Lock() if is_sqlite(engine) else None
+        self._sqlite_reads = sqlite_reads(engine)
+        self._read_threads = ThreadPoolExecutor(READ_THREADS, "timeline-read") if self._sqlite_reads else None
+
+    async def _read(self, work: Callable[[Connection], R]) -> R:
+        """`work` (synchronous SQLAlchemy over one connection) in one read snapshot.
+
+        SQLite: the whole of it in one hop to a reading thread; PostgreSQL: on the event loop.
+        """
+        if self._sqlite_reads is not None and self._read_threads is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._read_threads, _in_snapshot, self._sqlite_reads, work)
+        async with self._reading() as conn:
+            return await conn.run_sync(work)
+
+    async def _close(self) -> None:
+        if self._read_threads is not None:
+            self._read_threads.shutdown(wait=True)
+        if self._sqlite_reads is not None:
+            self._sqlite_reads.dispose()
+        await self._engine.dispose()
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:

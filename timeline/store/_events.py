@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select, true, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Connection, Integer, Row, Select, bindparam, select, tuple_
 
 from timeline.errors import EventNotFoundError
 from timeline.ids import SortKey, decode_cursor, encode_cursor
 from timeline.models import Change, Event
 from timeline.store import _rows
-from timeline.store._base import StoreBase, require_timeline, wrap_errors
+from timeline.store._base import StoreBase, timeline_must_exist, wrap_errors
 from timeline.store.tables import PINNED, event_revisions, events
 from timeline.store.types import Page, Revision
 
 Order = Literal["desc", "asc"]
+T = TypeVar("T")
 
 _KEY = (events.c.published_at, events.c.position, events.c.id)
 
@@ -44,11 +46,15 @@ class EventsMixin(StoreBase):
         if limit < 1 or (before and after):
             raise ValueError("page needs limit >= 1 and at most one of `before` and `after`")
         window = _Window(timeline_id, order, key_events, since)
-        async with self._reading() as conn:
-            result = await window.page(conn, limit, _decode(before, "before"), _decode(after, "after"))
+        start, end = _decode(before, "before"), _decode(after, "after")
+
+        def read(conn: Connection) -> Page:
+            result = window.page(conn, limit, start, end)
             if not result.events:
-                await require_timeline(conn, timeline_id)
-        return result
+                timeline_must_exist(conn, timeline_id)
+            return result
+
+        return await self._read(read)
 
     @wrap_errors
     async def pinned(self, timeline_id: str) -> list[Event]:
@@ -58,18 +64,13 @@ class EventsMixin(StoreBase):
             .where(events.c.timeline_id == timeline_id, PINNED)
             .order_by(*(c.desc() for c in _KEY))
         )
-        async with self._reading() as conn:
-            found = [_rows.event(row) for row in await conn.execute(query)]
-            if not found:
-                await require_timeline(conn, timeline_id)
-        return found
+        return await self._read(lambda conn: _events_of(conn, query, timeline_id, _rows.event))
 
     @wrap_errors
     async def get_event(self, timeline_id: str, event_id: str) -> Event:
         """One event, tombstones included (`deleted=True`). Raises `EventNotFoundError`."""
         query = select(events).where(events.c.timeline_id == timeline_id, events.c.id == event_id)
-        async with self._reading() as conn:
-            row = (await conn.execute(query)).one_or_none()
+        row = await self._read(lambda conn: conn.execute(query).one_or_none())
         if row is None:
             raise EventNotFoundError(event_id)
         return _rows.event(row)
@@ -84,8 +85,7 @@ class EventsMixin(StoreBase):
             .where(events.c.timeline_id == timeline_id, events.c.id == event_id)
             .order_by(event_revisions.c.revision)
         )
-        async with self._reading() as conn:
-            found = [_rows.revision(row) for row in await conn.execute(query)]
+        found = await self._read(lambda conn: [_rows.revision(row) for row in conn.execute(query)])
         if not found:
             raise EventNotFoundError(event_id)
         return found
@@ -102,14 +102,21 @@ class EventsMixin(StoreBase):
             .order_by(events.c.seq)
             .limit(limit)
         )
-        async with self._reading() as conn:
-            found = [_change(_rows.event(row)) for row in await conn.execute(query)]
-            if not found:
-                await require_timeline(conn, timeline_id)
-        return found
+        return await self._read(lambda conn: _events_of(conn, query, timeline_id, _change))
 
 
-def _change(event: Event) -> Change:
+def _events_of(
+    conn: Connection, query: Select[Any], timeline_id: str, make: Callable[[Row[Any]], T]
+) -> list[T]:
+    """`make` of each row of `query`; none: the timeline must exist (else `TimelineNotFoundError`)."""
+    found = [make(row) for row in conn.execute(query)]
+    if not found:
+        timeline_must_exist(conn, timeline_id)
+    return found
+
+
+def _change(row: Row[Any]) -> Change:
+    event = _rows.event(row)
     return Change(seq=event.seq, kind="delete" if event.deleted else "upsert", event=event)
 
 
@@ -117,52 +124,83 @@ def _decode(cursor: str | None, parameter: str) -> SortKey | None:
     return None if cursor is None else decode_cursor(cursor, parameter=parameter)
 
 
-def _live(timeline_id: str) -> Select[Any]:
-    return select(events).where(events.c.timeline_id == timeline_id, events.c.deleted.is_(False))
+Relation = Literal["below", "above"]  # rows before / after a cursor in ascending key order
+
+
+@functools.cache
+def _window(key_events: bool, since: bool) -> Select[Any]:
+    """One timeline's live events, with every value a bound parameter: built once per shape."""
+    query = select(events).where(
+        events.c.timeline_id == bindparam("timeline_id"), events.c.deleted.is_(False)
+    )
+    if key_events:
+        query = query.where(events.c.key_event)
+    return query.where(events.c.published_at >= bindparam("since")) if since else query
+
+
+def _beyond(relation: Relation) -> ColumnElement[bool]:
+    cursor = tuple_(*(bindparam(f"cursor_{c.name}", type_=c.type) for c in _KEY))
+    return tuple_(*_KEY) < cursor if relation == "below" else tuple_(*_KEY) > cursor
+
+
+@functools.cache
+def _nearest(key_events: bool, since: bool, relation: Relation | None, descending: bool) -> Select[Any]:
+    query = _window(key_events, since)
+    query = query.where(_beyond(relation)) if relation else query
+    ordered = query.order_by(*(c.desc() if descending else c.asc() for c in _KEY))
+    return ordered.limit(bindparam("limit", type_=Integer))
+
+
+@functools.cache
+def _any(key_events: bool, since: bool, relation: Relation) -> Select[Any]:
+    return select(_window(key_events, since).where(_beyond(relation)).exists())
 
 
 class _Window:
     """Keyset paging over one timeline's live events, seen in one reading order."""
 
     def __init__(self, timeline_id: str, order: Order, key_events: bool, since: datetime | None) -> None:
-        query = _live(timeline_id).where(events.c.key_event if key_events else true())
-        self._query = query.where(events.c.published_at >= since) if since else query
+        self._shape = (key_events, since is not None)
+        self._params: dict[str, Any] = {"timeline_id": timeline_id, "since": since}
         self._desc = order == "desc"
+        # Reading newest first, what follows a cursor lies below it in ascending key order.
+        self._follows: Relation = "below" if self._desc else "above"
+        self._precedes: Relation = "above" if self._desc else "below"
 
-    def _follows(self, key: SortKey) -> ColumnElement[bool]:
-        """Events after `key` in the reading order."""
-        return tuple_(*_KEY) < tuple(key) if self._desc else tuple_(*_KEY) > tuple(key)
-
-    def _precedes(self, key: SortKey) -> ColumnElement[bool]:
-        return tuple_(*_KEY) > tuple(key) if self._desc else tuple_(*_KEY) < tuple(key)
-
-    def _sorted(self, *, backwards: bool) -> Select[Any]:
-        descending = self._desc != backwards
-        return self._query.order_by(*(c.desc() if descending else c.asc() for c in _KEY))
-
-    async def page(
-        self, conn: AsyncConnection, limit: int, before: SortKey | None, after: SortKey | None
-    ) -> Page:
+    def page(self, conn: Connection, limit: int, before: SortKey | None, after: SortKey | None) -> Page:
         if before is not None:
-            found, has_prev = await self._fetch(conn, limit, self._precedes(before), backwards=True)
+            found, has_prev = self._fetch(conn, limit, self._precedes, before, backwards=True)
             found.reverse()
-            has_next = bool(found) and await self._exists(conn, self._follows(_key(found[-1])))
+            has_next = bool(found) and self._exists(conn, self._follows, _key(found[-1]))
         else:
-            condition = self._follows(after) if after else true()
-            found, has_next = await self._fetch(conn, limit, condition, backwards=False)
-            has_prev = bool(found and after) and await self._exists(conn, self._precedes(_key(found[0])))
+            relation = self._follows if after else None
+            found, has_next = self._fetch(conn, limit, relation, after, backwards=False)
+            has_prev = bool(found and after) and self._exists(conn, self._precedes, _key(found[0]))
         return _page(found, has_next=has_next, has_prev=has_prev)
 
-    async def _fetch(
-        self, conn: AsyncConnection, limit: int, condition: ColumnElement[bool], *, backwards: bool
+    def _fetch(
+        self,
+        conn: Connection,
+        limit: int,
+        relation: Relation | None,
+        cursor: SortKey | None,
+        *,
+        backwards: bool,
     ) -> tuple[list[Event], bool]:
-        """Up to `limit` events meeting `condition`, nearest first, and whether more lie beyond."""
-        query = self._sorted(backwards=backwards).where(condition).limit(limit + 1)
-        found = [_rows.event(row) for row in await conn.execute(query)]
+        """Up to `limit` events beyond `cursor`, nearest first, and whether more lie beyond."""
+        query = _nearest(*self._shape, relation, self._desc != backwards)
+        rows = conn.execute(query, {**self._params, **_cursor(cursor), "limit": limit + 1})
+        found = [_rows.event(row) for row in rows]
         return found[:limit], len(found) > limit
 
-    async def _exists(self, conn: AsyncConnection, condition: ColumnElement[bool]) -> bool:
-        return bool(await conn.scalar(select(self._query.where(condition).exists())))
+    def _exists(self, conn: Connection, relation: Relation, cursor: SortKey) -> bool:
+        return bool(conn.scalar(_any(*self._shape, relation), {**self._params, **_cursor(cursor)}))
+
+
+def _cursor(key: SortKey | None) -> dict[str, Any]:
+    if key is None:
+        return {}
+    return {f"cursor_{c.name}": value for c, value in zip(_KEY, key, strict=True)}
 
 
 def _key(event: Event) -> SortKey:

@@ -16,7 +16,7 @@ from timeline.store._leases import LeasesMixin
 from timeline.store._migrate import check_schema, migrate
 from timeline.store._sources import SourcesMixin
 from timeline.store._timelines import TimelinesMixin
-from timeline.store.engine import create_engine
+from timeline.store.engine import Pool, create_engine
 
 
 class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin):
@@ -32,12 +32,13 @@ class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin):
 
     @classmethod
     @wrap_errors
-    async def open(cls, url: str, *, migrate: bool = False) -> Self:
+    async def open(cls, url: str, *, migrate: bool = False, pool: Pool | None = None) -> Self:
         """Connect to `url`. The schema must be current (`timeline migrate`), else `StorageError`;
-        `migrate=True` upgrades it first, for the one-command `timeline serve`."""
+        `migrate=True` upgrades it first, for the one-command `timeline serve`. `pool` sizes the
+        PostgreSQL connection pool."""
         if migrate:
             await _migrate(url)
-        engine = create_engine(url)
+        engine = create_engine(url, pool)
         try:
             await check_schema(engine)
         except BaseException:
@@ -52,8 +53,8 @@ class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin):
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        """Close every pooled connection."""
-        await self._engine.dispose()
+        """Close every pooled connection and the reading threads."""
+        await self._close()
 
     async def __aenter__(self) -> Self:
         return self
