@@ -39,15 +39,18 @@ def clock(app: Litestar, client: Client) -> Clock:
 @pytest.fixture
 def queries(app: Litestar, client: Client) -> Iterator[list[str]]:
     """Every SQL statement the app's store sends from now on."""
-    engine = app.state.services.store._engine.sync_engine
+    store = app.state.services.store
+    engines = [store._engine.sync_engine, store._sqlite_reads]  # reads on SQLite use an engine of their own
     sent: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
     yield sent
-    event.remove(engine, "before_cursor_execute", count)
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 async def reads(client: Client, timeline: dict[str, Any]) -> list[str]:
