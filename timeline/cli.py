@@ -8,6 +8,7 @@ import hashlib
 import logging
 import signal
 import sys
+import tempfile
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,14 +25,17 @@ from feeds.errors import FetchError, ParseError
 from feeds.fetch import Fetcher
 from feeds.types import ParsedSnapshot
 from timeline.api import create_app
-from timeline.errors import TimelineError
+from timeline.errors import StorageError, TimelineError
 from timeline.keys import key_file, load_or_create_key
 from timeline.metrics import Metrics
 from timeline.models import EventDraft
 from timeline.normalize import normalize
 from timeline.settings import Settings, get_settings
 from timeline.store import Store, migrate
-from timeline.wiring import fetch_policy, ingestor, make_hub
+from timeline.store.engine import display_url
+from timeline.web import web_routes
+from timeline.web.demo import DemoUpstream, Replay, host_page, load_script
+from timeline.wiring import fetch_policy, ingestor, make_hub, open_store, wait_for_database
 
 T = TypeVar("T")
 
@@ -185,7 +189,7 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
     host, port = host or settings.host, port or settings.port
     metrics, hub = Metrics(), make_hub(settings)
     factory = ingestor(settings, hub=hub, metrics=metrics, poll=poll)
-    app = create_app(settings, ingest=factory, hub=hub, metrics=metrics, migrate=migrate)
+    app = create_app(settings, ingest=factory, hub=hub, metrics=metrics, migrate=migrate, pages=web_routes())
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
     )
@@ -237,31 +241,103 @@ def serve(host: str | None, port: int | None) -> None:
 @host_option
 @port_option
 def api(host: str | None, port: int | None) -> None:
-    """Run the API only (the database must be migrated: `timeline migrate`)."""
-    _run_server(get_settings(), host, port, migrate=False, poll=False)
+    """Run the API only, once the database is reachable and migrated (`timeline migrate`)."""
+    settings = get_settings()
+    _run(_waiting(wait_for_database(settings, _say)))
+    _run_server(settings, host, port, migrate=False, poll=False)
 
 
 @main.command()
 def worker() -> None:
     """Run pollers only: claim due sources and poll them until stopped (SIGINT/SIGTERM)."""
-    settings = get_settings()
     _log_polls()
-    click.echo(f"Polling sources in {settings.database_url}; stop with Ctrl-C.", err=True)
-    _run(_work(settings))
+    _run(_work(get_settings()))
+
+
+def _say(line: str) -> None:
+    click.echo(f"timeline: {line}", err=True)
+
+
+async def _waiting(opening: Coroutine[Any, Any, T]) -> T:
+    """`opening` (see `timeline.wiring.open_store`), or exit 1 when the database did not come up in time."""
+    try:
+        return await opening
+    except StorageError as exc:
+        _fail(exc.message, 1)
 
 
 async def _work(settings: Settings) -> None:
+    store = await _waiting(open_store(settings, _say))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     hub = make_hub(settings)
+    click.echo(f"Polling sources in {display_url(settings.database_url)}; stop with Ctrl-C.", err=True)
     try:
-        async with (
-            await Store.open(settings.database_url) as store,
-            ingestor(settings, hub=hub, poll=True)(store),
-        ):
+        async with store, ingestor(settings, hub=hub, poll=True)(store):
             await stop.wait()
     finally:
         await hub.close()
     click.echo("Stopped; leases released.", err=True)
+
+
+@main.command()
+@host_option
+@port_option
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=4.0,
+    show_default=True,
+    help="Seconds between steps of the replayed live blog.",
+)
+def demo(host: str | None, port: int | None, interval: float) -> None:
+    """Watch a timeline fill live: replay a bundled live blog from a local upstream into a fresh database.
+
+    Everything runs in this process over SQLite in a temporary directory, removed on exit.
+    """
+    script = load_script()
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    base = f"http://{host}:{port}"
+    with tempfile.TemporaryDirectory(prefix="timeline-demo-") as workdir:
+        database = Path(workdir) / "demo.db"
+        settings = _demo_settings(settings, database)
+        upstream = DemoUpstream(Replay(script, interval), host_page(base, "demo", script.title)).start()
+        try:
+            _run(_demo_timeline(settings, upstream.blog_url, script.title))
+            click.echo(f"Demo database: {database} (removed on exit)", err=True)
+            click.echo(f"\nWatch the timeline fill: {base}/embed/demo", err=True)
+            click.echo(f"Embedded in a page of another origin: {upstream.origin}/\n", err=True)
+            signal.signal(signal.SIGTERM, _stopped)
+            _run_server(settings, host, port, migrate=False, poll=True)
+        finally:
+            upstream.close()
+
+
+def _stopped(signum: int, frame: FrameType | None) -> NoReturn:
+    """uvicorn re-raises the SIGTERM it shut down for: end by exception, so the demo's files are removed."""
+    raise SystemExit(0)
+
+
+def _demo_settings(settings: Settings, database: Path) -> Settings:
+    """Polls as often as the scheduler looks (every second), and lets only the demo reach its upstream on
+    127.0.0.1, which has no robots.txt."""
+    return settings.model_copy(
+        update={
+            "database_url": f"sqlite+aiosqlite:///{database}",
+            "allow_private_sources": True,
+            "respect_robots": False,
+            "hub": "memory",
+            "poll_interval": 0.5,
+            "poll_min_interval": 0.5,
+            "poll_max_interval": 0.5,
+        }
+    )
+
+
+async def _demo_timeline(settings: Settings, url: str, title: str) -> None:
+    async with await Store.open(settings.database_url, migrate=True) as store:
+        timeline = await store.create_timeline(title, slug="demo")
+        await store.add_source(timeline.id, url, "guardian")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A CSP source expression: a keyword, `*`, a scheme, or [scheme://]host[:port][/path] (no `;` or `,`).
+_FRAME_SOURCE = re.compile(
+    r"'self'|'none'|\*|[a-z][a-z0-9+.-]*:|([a-z][a-z0-9+.-]*://)?[\w*.-]+(:(\d+|\*))?(/[\w./~-]*)?", re.I
+)
 
 
 class Settings(BaseSettings):
@@ -15,6 +22,12 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite+aiosqlite:///./timeline.db",
         description="SQLAlchemy URL: `sqlite+aiosqlite:///path.db` or `postgresql+asyncpg://user@host/db`.",
+    )
+    db_pool_size: int = Field(5, ge=1, description="PostgreSQL connections each process keeps open.")
+    db_max_overflow: int = Field(10, ge=0, description="More PostgreSQL connections opened under load.")
+    db_pool_timeout: float = Field(30.0, gt=0, description="Seconds a query waits for a free connection.")
+    db_wait: float = Field(
+        60.0, ge=0, description="Seconds `api` and `worker` wait at start for the database and its schema."
     )
     allow_private_sources: bool = Field(
         False, description="Allow sources on loopback/private addresses (for local test upstreams)."
@@ -44,8 +57,37 @@ class Settings(BaseSettings):
     stream_queue: int = Field(
         256, ge=1, description="Frames an SSE reader may lag behind before it is dropped."
     )
+    public_url: str | None = Field(
+        None,
+        description="Public base URL (`https://timeline.example`) for embed and oEmbed links; "
+        "derived from each request when unset.",
+    )
+    embed_frame_ancestors: str = Field(
+        "*", description="CSP `frame-ancestors` of `/embed/{id}`: who may frame it (space-separated sources)."
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("TIMELINE_PUBLIC_URL must be an http(s) URL such as https://timeline.example")
+        return value.rstrip("/")
+
+    @field_validator("embed_frame_ancestors")
+    @classmethod
+    def _frame_ancestors(cls, value: str) -> str:
+        sources = value.split()
+        if not sources or not all(_FRAME_SOURCE.fullmatch(source) for source in sources):
+            raise ValueError(
+                "TIMELINE_EMBED_FRAME_ANCESTORS must be CSP sources separated by spaces, "
+                "e.g. `*`, `'self'`, `'none'` or `https://news.example https://*.news.example`"
+            )
+        return " ".join(sources)
 
     @property
     def api_key_list(self) -> tuple[str, ...]:

@@ -6,10 +6,13 @@ and never imports the fetcher.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from feeds.fetch import Fetcher, FetchPolicy
+from timeline.errors import StorageError
 from timeline.hub import Hub
 from timeline.hub.memory import MemoryHub
 from timeline.hub.postgres import PostgresHub
@@ -20,8 +23,11 @@ from timeline.poller.schedule import ScheduleSettings
 from timeline.poller.scheduler import Poller, PollerSettings
 from timeline.settings import Settings
 from timeline.store import Store
+from timeline.store.engine import Pool, display_url
 
 IngestFactory = Callable[[Store], AbstractAsyncContextManager[Ingestor]]
+
+RETRY_EVERY = 2.0  # seconds between attempts to reach the database at start
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -78,3 +84,47 @@ def ingestor(
                 await poller.stop()
 
     return open_ingestor
+
+
+def db_pool(settings: Settings) -> Pool:
+    return Pool(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
+
+
+async def open_store(settings: Settings, say: Callable[[str], None]) -> Store:
+    """The store, once its database answers and has the current schema, waiting up to `TIMELINE_DB_WAIT`
+    seconds: `api` and `worker` processes may start before PostgreSQL or `timeline migrate` is done.
+
+    `say` gets one line each time the reason for waiting changes. Raises `StorageError` when time is up.
+    """
+    deadline, said = time.monotonic() + settings.db_wait, ""
+    limit = f"TIMELINE_DB_WAIT={settings.db_wait:g} s"
+    while True:
+        try:
+            store = await Store.open(settings.database_url, pool=db_pool(settings))
+        except StorageError as exc:
+            reason, left = _waiting_for(settings, exc), deadline - time.monotonic()
+            if left <= 0:
+                raise StorageError(f"gave up waiting for {reason} after {limit}") from exc
+            if reason != said:
+                say(f"waiting for {reason}; retrying every {RETRY_EVERY:g} s, up to {limit}")
+                said = reason
+            await asyncio.sleep(min(RETRY_EVERY, left))
+        else:
+            if said:
+                say(f"the database at {display_url(settings.database_url)} is ready")
+            return store
+
+
+async def wait_for_database(settings: Settings, say: Callable[[str], None]) -> None:
+    """Return once `open_store` would succeed (see there)."""
+    store = await open_store(settings, say)
+    await store.close()
+
+
+def _waiting_for(settings: Settings, error: StorageError) -> str:
+    where = display_url(settings.database_url)
+    cause = error.__cause__
+    if cause is None:  # the database answered; `Store.open` found no schema or an older one
+        return f"the schema at {where}: {error.message}"
+    driver = getattr(cause, "orig", None) or cause  # SQLAlchemy's wrapper → the driver's own error
+    return f"the database at {where} ({type(driver).__name__}: {driver})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourceIngest, provide_services
@@ -28,6 +28,7 @@ from timeline.hub.memory import MemoryHub
 from timeline.metrics import Metrics
 from timeline.settings import Settings
 from timeline.store import Store
+from timeline.store.engine import Pool
 
 IngestFactory = Callable[[Store], AbstractAsyncContextManager[SourceIngest]]
 
@@ -39,11 +40,14 @@ def create_app(
     hub: Hub | None = None,
     metrics: Metrics | None = None,
     migrate: bool = False,
+    pages: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
     """The API over the database of `settings`; `ingest` gives it a way to fetch sources (from the CLI).
 
     `hub` and `metrics` may be shared with pollers running in the same process; `migrate=True`
-    upgrades the schema on start (the one-command `timeline serve`).
+    upgrades the schema on start (the one-command `timeline serve`). `pages` are more routes served
+    beside the API: the composition root mounts `timeline.web` (widget, embed page, oEmbed) there, since
+    those build on this package and so cannot be imported by it.
     """
     app_hub = hub or MemoryHub()
     app_metrics = metrics or Metrics()
@@ -51,7 +55,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with (
-            await Store.open(settings.database_url, migrate=migrate) as store,
+            await Store.open(settings.database_url, migrate=migrate, pool=_pool(settings)) as store,
             ingest(store) as ingestor,
         ):
             seqs = SeqCache(store.timeline_seq)
@@ -82,6 +86,7 @@ def create_app(
             healthz,
             readyz,
             prometheus_metrics,
+            *pages,
         ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -94,6 +99,10 @@ def create_app(
         debug=False,
         logging_config=None,  # the process (timeline.cli) configures logging once
     )
+
+
+def _pool(settings: Settings) -> Pool:
+    return Pool(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
 
 
 def _openapi() -> OpenAPIConfig:

@@ -20,6 +20,7 @@ from tests.upstream import Request, Route, respond
 from timeline.api import create_app
 from timeline.api.app import IngestFactory
 from timeline.settings import Settings
+from timeline.web import web_routes
 from timeline.wiring import ingestor
 
 KEY = "test-key"
@@ -44,7 +45,7 @@ def environment(database: Path, **extra: str) -> dict[str, str]:
 
 def build_app(settings: Settings, ingest: IngestFactory | None = None) -> Litestar:
     """The app as `timeline api` builds it (the CLI's own ingest factory), migrating a new database."""
-    return create_app(settings, ingest=ingest or ingestor(settings), migrate=True)
+    return create_app(settings, ingest=ingest or ingestor(settings), migrate=True, pages=web_routes())
 
 
 @asynccontextmanager

@@ -1,0 +1,111 @@
+"""A real Chromium for browser tests: one browser per session, a fresh context and page per test.
+
+Playwright objects belong to the event loop that made them, so every async test that uses `browser`
+(`browser_page` does) runs in the session's loop: its own async fixtures need `loop_scope="session"`
+too, or the servers they start are never served while the test runs. Debian's `chromium` is driven
+through `executable_path`; without it the tests skip, except under CI, which installs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright, expect
+from pytest_asyncio import is_async_test
+
+from tests.upstream import Upstream, respond
+
+CHROMIUM = Path(os.environ.get("TIMELINE_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # tests/artifacts, gitignored
+WAIT_MS = 30_000  # generous: a slow, shared machine must not fail a browser wait
+expect.set_options(timeout=WAIT_MS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if is_async_test(item) and "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(session_loop, append=False)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        await launched.close()
+
+
+@asynccontextmanager
+async def new_page(browser: Browser, **context: Any) -> AsyncIterator[Page]:
+    """A page in a context of its own (storage, locale, zone); fails the test on any uncaught page error.
+
+    Defaults: en-GB, UTC, 900×900; `context` overrides them (Playwright `new_context` options).
+    """
+    options = {"locale": "en-GB", "timezone_id": "UTC", "viewport": {"width": 900, "height": 900}}
+    opened = await browser.new_context(**{**options, **context})
+    opened.set_default_timeout(WAIT_MS)
+    page = await opened.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        await opened.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser_page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh page (en-GB, UTC) in its own browser context."""
+    async with new_page(browser) as page:
+        yield page
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def host_server() -> AsyncIterator[Upstream]:
+    """Another origin (127.0.0.1, its own port) to serve host pages from: add routes with `host_page`."""
+    async with Upstream() as server:
+        yield server
+
+
+def host_page(body: str, *, app: str, css: str = "") -> dict[str, Any]:
+    """Routes of a host page with a strict CSP: scripts and connections to `app` only, styles from its
+    own origin only (no inline styles or scripts), and every CSP violation kept in `window.violations`.
+
+    The page is `/`, its stylesheet `/host.css`; `body` goes inside `<body>`.
+    """
+    csp = (
+        f"default-src 'none'; script-src {app}; connect-src {app}; style-src 'self'; "
+        "img-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page</title>'
+        '<link rel="stylesheet" href="/host.css">'
+        f'<script type="module" src="{app}/widget.js"></script></head><body>{body}</body></html>'
+    )
+    headers = {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp}
+    return {
+        "/": respond("200 OK", headers, html.encode()),
+        "/host.css": respond("200 OK", {"Content-Type": "text/css"}, css.encode()),
+    }
+
+
+# Collects CSP violations from the first moment of every document (init scripts are not subject to CSP).
+WATCH_VIOLATIONS = """
+window.violations = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""

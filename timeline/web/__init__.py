@@ -1,0 +1,8 @@
+"""The embeddable timeline: `/widget.js`, the `/embed/{id}` iframe page, and oEmbed.
+
+Like `timeline.api` it only reads the store; it builds on the API's cached read path.
+"""
+
+from timeline.web.routes import web_routes
+
+__all__ = ["web_routes"]
