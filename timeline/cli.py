@@ -25,6 +25,7 @@ from feeds.errors import FetchError, ParseError
 from feeds.fetch import Fetcher
 from feeds.types import ParsedSnapshot
 from timeline.api import create_app
+from timeline.api.stream import tune_gc
 from timeline.errors import StorageError, TimelineError
 from timeline.keys import key_file, load_or_create_key
 from timeline.metrics import Metrics
@@ -188,6 +189,7 @@ def _api_keys(settings: Settings) -> Settings:
 def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool, poll: bool) -> None:
     host, port = host or settings.host, port or settings.port
     metrics, hub = Metrics(), make_hub(settings)
+    tune_gc()
     factory = ingestor(settings, hub=hub, metrics=metrics, poll=poll)
     app = create_app(settings, ingest=factory, hub=hub, metrics=metrics, migrate=migrate, pages=web_routes())
     click.echo(

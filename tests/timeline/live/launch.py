@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
-from timeline.api import stream
+from timeline.api import fanout, stream
 from timeline.cli import main
 
 if __name__ == "__main__":
-    stream.PING_EVERY = float(os.environ.get("LIVE_TEST_PING_EVERY", stream.PING_EVERY))
+    fanout.PING_EVERY = float(os.environ.get("LIVE_TEST_PING_EVERY", fanout.PING_EVERY))
     stream.SEND_TIMEOUT = float(os.environ.get("LIVE_TEST_SEND_TIMEOUT", stream.SEND_TIMEOUT))
     main(prog_name="timeline")

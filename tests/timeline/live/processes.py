@@ -30,6 +30,7 @@ EXIT_WAIT = 15.0
 CLEAN_EXITS: dict[int, tuple[int, ...]] = {
     signal.SIGTERM: (0, -signal.SIGTERM),
     signal.SIGINT: (0, -signal.SIGINT, 1),
+    signal.SIGKILL: (-signal.SIGKILL,),  # a crash the test caused on purpose
 }
 
 

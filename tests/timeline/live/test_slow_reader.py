@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.timeline.live.processes import live_env, server
+from tests.timeline.live.processes import Process, live_env, server
 from tests.timeline.live.sse import WAIT, Stream, listen, stalled_reader
 from tests.timeline.live.writer import Writer, Written, seen
 
@@ -68,9 +69,17 @@ async def test_memory_stays_flat_while_a_client_never_reads(
     assert grown < GROWTH_BOUND_KIB, f"RSS grew by {grown} KiB after warming up: {rss}"
 
 
-async def test_a_client_that_never_reads_is_dropped_after_the_send_timeout(
-    tmp_path: Path, sqlite_url: str, writer: Writer
-) -> None:
+@dataclass(frozen=True)
+class Dropping:
+    """A `timeline api` whose send timeout is 1 s, with a reading client and one that never reads."""
+
+    api: Process
+    reading: Stream
+    stalled: socket.socket
+
+
+@pytest.fixture
+async def dropping(tmp_path: Path, sqlite_url: str, writer: Writer) -> AsyncIterator[Dropping]:
     env = {**live_env(sqlite_url, TIMELINE_STREAM_QUEUE=str(QUEUE)), "LIVE_TEST_SEND_TIMEOUT": "1"}
     log = tmp_path / "api.log"
     async with (
@@ -79,12 +88,19 @@ async def test_a_client_that_never_reads_is_dropped_after_the_send_timeout(
     ):
         with stalled_reader(api.url, writer.timeline_id) as stalled:
             await api.until_metric("timeline_sse_clients", 2)
-            written = await _burst(writer, reading, rounds=3, on_round=lambda: None)
-            await api.until_metric("timeline_sse_clients", 1)
-            received = await _read_until_closed(stalled)
-        written += [await writer.post("after", "The reading client is still served")]
-        await reading.until_seq(written[-1].seq)
-        assert seen(reading.messages) == written
+            yield Dropping(api, reading, stalled)
+
+
+async def test_a_client_that_never_reads_is_dropped_after_the_send_timeout(
+    writer: Writer, dropping: Dropping
+) -> None:
+    api, reading = dropping.api, dropping.reading
+    written = await _burst(writer, reading, rounds=3, on_round=lambda: None)
+    await api.until_metric("timeline_sse_clients", 1)
+    received = await _read_until_closed(dropping.stalled)
+    written += [await writer.post("after", "The reading client is still served")]
+    await reading.until_seq(written[-1].seq)
+    assert seen(reading.messages) == written
     assert "dropped a slow SSE reader" in api.output()
     # The stalled client got the start of the stream, then the server closed the connection: it can
     # resume from the last id it has.
@@ -97,26 +113,20 @@ async def test_a_client_that_never_reads_is_dropped_after_the_send_timeout(
     strict=True,
     raises=TimeoutError,
     reason="uvicorn closes a dropped reader's connection only gracefully, after the client has read what is "
-    "buffered: a client that never reads keeps its socket and the unsent frames in server memory for as long "
-    "as it stays, and no longer counts towards TIMELINE_MAX_STREAMS",
+    "buffered, and ASGI gives the app no way to abort it: a client that never reads keeps its socket and the "
+    "unsent frames in server memory for as long as it stays, and no longer counts towards "
+    "TIMELINE_MAX_STREAMS",
 )
 async def test_the_connection_of_a_dropped_reader_is_closed_even_if_it_never_reads(
-    tmp_path: Path, sqlite_url: str, writer: Writer
+    writer: Writer, dropping: Dropping
 ) -> None:
-    env = {**live_env(sqlite_url, TIMELINE_STREAM_QUEUE=str(QUEUE)), "LIVE_TEST_SEND_TIMEOUT": "1"}
-    log = tmp_path / "api.log"
-    async with (
-        server("api", env, log, module="tests.timeline.live.launch", tolerate=(UNFINISHED,)) as api,
-        listen(api.url, writer.timeline_id) as reading,
-    ):
-        with stalled_reader(api.url, writer.timeline_id) as stalled:
-            await api.until_metric("timeline_sse_clients", 2)
-            await _burst(writer, reading, rounds=2, on_round=lambda: None)
-            await api.until_metric("timeline_sse_clients", 1)
-            server_port, client_port = urlsplit(api.url).port, stalled.getsockname()[1]
-            async with asyncio.timeout(CLOSE_WAIT):
-                while _established(server_port, client_port):
-                    await asyncio.sleep(0.1)
+    api = dropping.api
+    await _burst(writer, dropping.reading, rounds=2, on_round=lambda: None)
+    await api.until_metric("timeline_sse_clients", 1)
+    server_port, client_port = urlsplit(api.url).port, dropping.stalled.getsockname()[1]
+    async with asyncio.timeout(CLOSE_WAIT):
+        while _established(server_port, client_port):
+            await asyncio.sleep(0.1)
 
 
 def _established(local_port: int | None, remote_port: int) -> bool:
