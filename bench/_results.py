@@ -26,7 +26,7 @@ def write_section(path: Path, title: str, command: str, notes: str, rows: list[s
     start = text.find(f"## {title}")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)

@@ -181,6 +181,14 @@ Index(
     sqlite_where=PINNED,
     postgresql_where=PINNED,
 )
+# Pages of key events read this one (migration 0002): only live key events, in page order.
+KEY_EVENTS = events.c.key_event & events.c.deleted.is_(False)
+Index(
+    "ix_events_key_events",
+    *(events.c[name] for name in ("timeline_id", "published_at", "position", "id")),
+    sqlite_where=KEY_EVENTS,
+    postgresql_where=KEY_EVENTS,
+)
 
 # Every version of every event, the current one included.
 event_revisions = Table(
