@@ -168,7 +168,9 @@ class Fetcher:
     async def _complete(self, url: str, response: httpx.Response, hops: list[int]) -> FetchResult:
         try:
             _raise_for_status(response)
-            body = b"" if response.status_code == 304 else await self._read_body(response)
+            # Read to its end even for a 304 (HTTP gives it no body): a response closed before its end
+            # closes the connection too, and every poll of the host would open (and TLS) a new one.
+            body = await self._read_body(response)
         finally:
             await response.aclose()
         return _result(url, response, body, hops)

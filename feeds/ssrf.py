@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 import httpcore
@@ -25,6 +26,9 @@ IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
 _ALLOW_HINT = "set TIMELINE_ALLOW_PRIVATE_SOURCES=1 to allow private sources"
+RESOLVED_TTL = 30.0  # seconds a host's addresses are kept for the early check
+RESOLVED_MAX = 4096  # hosts kept; past that the cache starts afresh
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 _METADATA = IPv4Address("169.254.169.254")
 _SHARED = ip_network("100.64.0.0/10")  # RFC 6598 carrier-grade NAT; not `is_private` in Python
 _NAT64 = ip_network("64:ff9b::/96")  # RFC 6052: the low 32 bits are the IPv4 destination
@@ -79,9 +83,14 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         *,
         allowed_networks: Iterable[IPNetwork] = (),
         backend: httpcore.AsyncNetworkBackend | None = None,
+        resolve: Resolver | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._allowed = tuple(allowed_networks)
         self._backend = backend or httpcore.AnyIOBackend()
+        self._resolve = resolve or _resolve
+        self._clock = clock
+        self._resolved: dict[str, tuple[float, list[IPAddress]]] = {}
 
     async def connect_tcp(
         self,
@@ -106,12 +115,28 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         """
         literal = _ip_or_none(host)
         try:
-            addresses = [literal] if literal else await _resolve(host, port)
+            addresses = [literal] if literal else await self._addresses(host, port)
         except OSError:
             return  # let the connection attempt report the lookup failure in its own words
         refusals = [self._refusal(host, (str(ip), port)) for ip in addresses]
         if refusals and all(refusals):
             raise RefusedAddressError(str(refusals[0]))
+
+    async def _addresses(self, host: str, port: int) -> list[IPAddress]:
+        """`host`'s addresses, looked up at most once per `RESOLVED_TTL` seconds.
+
+        Only this early check uses them, so a stale answer lets nothing through: at worst it spares a
+        connection the connect-time check would refuse anyway.
+        """
+        now = self._clock()
+        cached = self._resolved.get(host)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        addresses = await self._resolve(host, port)
+        if len(self._resolved) >= RESOLVED_MAX:
+            self._resolved.clear()
+        self._resolved[host] = (now + RESOLVED_TTL, addresses)
+        return addresses
 
     async def connect_unix_socket(
         self,

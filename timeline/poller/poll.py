@@ -1,6 +1,7 @@
 """One scheduled poll of a claimed source: a polite conditional fetch, then parse → normalize → apply.
 
-Errors are values here (STYLE §8): whatever an upstream does, `poll_claim` returns a `PollReport` and the
+Two steps, so the scheduler holds a host's slot only for the request: `fetch_claimed`, then `conclude`.
+Errors are values here (STYLE §8): whatever an upstream does, `conclude` returns a `PollReport` and the
 source's next state is saved, so one hostile source never stalls the others.
 """
 
@@ -40,28 +41,45 @@ def body_hash(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-async def poll_claim(
-    ingestor: Ingestor, claim: Claim, *, now: datetime, settings: ScheduleSettings, rng: random.Random
-) -> PollReport:
-    """Poll `claim`'s source once and decide its next state (the caller saves it and drops the lease)."""
-    started = time.perf_counter()
-    source, state = claim.source, claim.state
-    fetched: FetchResult | None = None
-    applied: ApplyResult | None = None
+async def fetch_claimed(ingestor: Ingestor, claim: Claim) -> FetchResult | FeedsError:
+    """The conditional GET of `claim`'s source (robots.txt checked first); its failure as a value."""
+    state = claim.state
     try:
-        fetched = await ingestor.fetch(source.url, etag=state.etag, last_modified=state.last_modified)
-        outcome, applied = await _outcome(ingestor, claim, fetched)
+        return await ingestor.fetch(claim.source.url, etag=state.etag, last_modified=state.last_modified)
     except FeedsError as exc:
-        outcome = _failure(exc)
-    moved = fetched.final_url if fetched is not None and fetched.permanent_redirect else None
+        return exc
+
+
+async def conclude(
+    ingestor: Ingestor,
+    claim: Claim,
+    fetched: FetchResult | FeedsError,
+    *,
+    started: float,
+    now: datetime,
+    settings: ScheduleSettings,
+    rng: random.Random,
+) -> PollReport:
+    """Parse and apply what `fetch_claimed` got, and decide the source's next state (the caller saves it
+    and so drops the lease). `started` is the poll's `time.perf_counter()` start."""
+    applied: ApplyResult | None = None
+    if isinstance(fetched, FeedsError):
+        outcome, result = _failure(fetched), None
+    else:
+        result = fetched
+        try:
+            outcome, applied = await _outcome(ingestor, claim, fetched)
+        except FeedsError as exc:  # the body did not parse
+            outcome = _failure(exc)
+    moved = result.final_url if result is not None and result.permanent_redirect else None
     return PollReport(
-        source.id,
-        source.url,
+        claim.source.id,
+        claim.source.url,
         outcome,
-        next_state(state, outcome, now, settings, rng),
+        next_state(claim.state, outcome, now, settings, rng),
         applied,
         time.perf_counter() - started,
-        len(fetched.body) if fetched else 0,
+        len(result.body) if result else 0,
         moved,
     )
 

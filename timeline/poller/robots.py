@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ class Robots:
         self._agent = user_agent
         self._clock = clock
         self._rules: dict[str, tuple[RobotFileParser, float]] = {}
+        self._reading: dict[str, asyncio.Task[RobotFileParser]] = {}
 
     async def check(self, url: str) -> None:
         """Raise `RobotsDisallowedError` when robots.txt of `url`'s host disallows it for us."""
@@ -48,6 +50,21 @@ class Robots:
         cached = self._rules.get(origin)
         if cached is not None and self._clock() - cached[1] < TTL:
             return cached[0]
+        # Single flight: the first polls of a new host all wait for one robots.txt request.
+        reading = self._reading.get(origin)
+        if reading is None:
+            reading = asyncio.create_task(self._refresh(origin))
+            self._reading[origin] = reading
+            reading.add_done_callback(lambda done: self._forget(origin, done))
+        # Shielded: a cancelled poll must not cancel the read the others are waiting for.
+        return await asyncio.shield(reading)
+
+    def _forget(self, origin: str, done: asyncio.Task[RobotFileParser]) -> None:
+        del self._reading[origin]
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every poll waiting for it was cancelled
+
+    async def _refresh(self, origin: str) -> RobotFileParser:
         rules = await self._read(origin + "/robots.txt")
         self._rules[origin] = (rules, self._clock())
         return rules

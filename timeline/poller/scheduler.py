@@ -1,17 +1,19 @@
-"""The poller loop: an APScheduler job claims due sources every second and polls them within limits.
+"""The poller loop: due sources are claimed every second (and sooner while a backlog lasts) and polled
+within limits.
 
 Limits: `concurrency` polls per process (we never claim more than we can start), `per_host` requests to
-one host at a time, and a host that answered 429/503 with Retry-After is left alone until then.
+one host at a time (held for the request only, not for parsing and storing), and a host that answered
+429/503 with Retry-After is left alone until then. States are saved in batches (`writeback`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
 import socket
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,10 +22,13 @@ from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from feeds.errors import FeedsError, HTTPStatusError
+from feeds.fetch import FetchResult
 from timeline.metrics import Metrics
 from timeline.poller.ingest import Ingestor
-from timeline.poller.poll import PollReport, log_report, poll_claim
+from timeline.poller.poll import PollReport, conclude, fetch_claimed, log_report
 from timeline.poller.schedule import ScheduleSettings, late_by
+from timeline.poller.writeback import StateWriter
 from timeline.store import Claim, Store
 
 log = logging.getLogger("timeline.poller")
@@ -36,6 +41,7 @@ class PollerSettings:
     per_host: int = 2
     lease_seconds: float = 120.0
     claim_every: float = 1.0
+    save_every: float = 0.1  # seconds the states of finished polls gather before one transaction saves them
 
 
 def _utcnow() -> datetime:
@@ -61,7 +67,13 @@ class HostGate:
 
 
 class Poller:
-    """Claims due sources under a lease and polls them; `start()` / `stop()` around a running loop."""
+    """Claims due sources under a lease and polls them; `start()` / `stop()` around a running loop.
+
+    One task of ours claims; APScheduler's job only wakes it every `claim_every` seconds, and returns at
+    once, so shutting the scheduler down never cancels a claim half-way. While a claim comes back full
+    (more may be due), finished polls wake the claimer as soon as a quarter of the capacity is free,
+    so the throughput is not capped at `concurrency` polls per `claim_every`.
+    """
 
     def __init__(
         self,
@@ -82,82 +94,130 @@ class Poller:
         self._hosts = HostGate(settings.per_host)
         self._running: set[asyncio.Task[None]] = set()
         self._scheduler: AsyncIOScheduler | None = None
+        self._claimer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._more_due = False
+        self._refill = max(1, settings.concurrency // 4)
         self.owner = f"{socket.gethostname()}:{secrets.token_hex(4)}"
+        self._states = StateWriter(store, self.owner, linger=settings.save_every)
 
     def start(self) -> None:
+        self._claimer = asyncio.create_task(self._claim_when_woken(), name="claim due sources")
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
-            self.tick,
+            self._wake_claimer,
             "interval",
             seconds=self._settings.claim_every,
-            max_instances=1,
             coalesce=True,
+            misfire_grace_time=None,  # a busy loop runs it late: still wake the claimer, never warn
             next_run_time=datetime.now(UTC),
         )
         self._scheduler.start()
 
     async def stop(self, *, grace: float = 5.0) -> None:
-        """Stop claiming, give running polls `grace` seconds, then release every lease we hold."""
+        """Stop claiming, give running polls `grace` seconds, save their states, then release every lease
+        we hold (the cancelled polls' sources are due again for any poller)."""
         if self._scheduler is not None:
+            self._scheduler.pause()
+            await asyncio.sleep(0)  # a wake-up submitted just now runs (it never waits), so none is cancelled
             self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._claimer is not None:
+            self._stopping = True
+            self._wake.set()
+            await self._claimer  # a claim under way ends, and its sources are polled below
+            self._claimer = None
         if self._running:
             _done, pending = await asyncio.wait(self._running, timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._states.close()
         await self._store.release_leases(self.owner)
 
     async def tick(self) -> int:
         """Claim what is due, up to free capacity, and start polling it. Returns how many were claimed."""
         free = self._settings.concurrency - len(self._running)
         if free <= 0:
+            self._more_due = True
             return 0
         now = self._clock()
         claims = await self._store.claim_due(
             self.owner, now=now, lease_seconds=self._settings.lease_seconds, limit=free
         )
+        self._more_due = len(claims) == free
         for claim in claims:
-            self._count_late(claim, now)
             task = asyncio.create_task(self._poll(claim), name=f"poll {claim.source.id}")
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            task.add_done_callback(self._done)
         return len(claims)
 
     async def drain(self) -> None:
-        """Wait for the polls started so far (tests and one-shot runs)."""
+        """Wait for the polls started so far and save their states (tests and one-shot runs)."""
         while self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
+        await self._states.flush()
+
+    async def _wake_claimer(self) -> None:
+        self._wake.set()
+
+    async def _claim_when_woken(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                await self.tick()
+            except Exception:  # the database is away, or a bug: log it and try again when woken
+                log.exception("claiming due sources failed")
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._more_due and self._settings.concurrency - len(self._running) >= self._refill:
+            self._wake.set()
 
     async def _poll(self, claim: Claim) -> None:
         host = urlsplit(claim.source.url).netloc
         try:
             async with self._hosts.slot(host):
                 # Checked with the slot held: polls queued behind one that got a 429 must not go ahead.
-                # (`_finish` records a Retry-After before its first await, so the next holder sees it.)
                 blocked = self._hosts.blocked_until(host, self._clock())
                 if blocked is not None:
-                    await self._defer(claim, blocked)
+                    self._defer(claim, blocked)
                     return
-                report = await poll_claim(
-                    self._ingestor, claim, now=self._clock(), settings=self._settings.schedule, rng=self._rng
-                )
-            await self._finish(claim, host, report)
+                started = time.perf_counter()
+                self._count_late(claim)
+                fetched = await fetch_claimed(self._ingestor, claim)
+                self._back_off(host, fetched)  # before the slot goes to the next poll of this host
+            report = await conclude(
+                self._ingestor,
+                claim,
+                fetched,
+                started=started,
+                now=self._clock(),
+                settings=self._settings.schedule,
+                rng=self._rng,
+            )
+            self._states.put(claim.source.id, report.state, moved_to=report.moved_to)
+            log_report(report)
+            self._count(report)
         except Exception:  # a bug, not an upstream's fault: log it and let the lease expire
             log.critical("poll of %s crashed", claim.source.id, exc_info=True)
 
-    async def _finish(self, claim: Claim, host: str, report: PollReport) -> None:
-        if report.outcome.retry_after is not None:
+    def _back_off(self, host: str, fetched: FetchResult | FeedsError) -> None:
+        """Leave the host alone for as long as a 429/503 asked."""
+        retry_after = fetched.retry_after if isinstance(fetched, HTTPStatusError) else None
+        if retry_after is not None:
             # Capped as the schedule caps it: an absurd Retry-After would overflow the datetime.
-            wait = min(report.outcome.retry_after, self._settings.schedule.retry_after_cap)
+            wait = min(retry_after, self._settings.schedule.retry_after_cap)
             self._hosts.back_off(host, self._clock() + timedelta(seconds=wait))
-        await self._store.finish_poll(claim.source.id, self.owner, report.state, url=report.moved_to)
-        log_report(report)
-        self._count(report)
 
-    async def _defer(self, claim: Claim, until: datetime) -> None:
+    def _defer(self, claim: Claim, until: datetime) -> None:
         """The host asked us to wait: keep the source's state, due when the host is free again."""
         state = replace(claim.state, next_poll_at=until, lease_owner=None, lease_until=None)
-        await self._store.finish_poll(claim.source.id, self.owner, state)
+        self._states.put(claim.source.id, state)
 
     def _count(self, report: PollReport) -> None:
         if self._metrics is None:
@@ -169,16 +229,6 @@ class Poller:
             applied = report.applied
             self._metrics.count_changes(applied.new, applied.updated, applied.deleted)
 
-    def _count_late(self, claim: Claim, now: datetime) -> None:
-        if self._metrics is not None and late_by(claim.state, now) > 2.0:
+    def _count_late(self, claim: Claim) -> None:
+        if self._metrics is not None and late_by(claim.state, self._clock()) > 2.0:
             self._metrics.late_polls.inc()
-
-
-async def run_until_cancelled(poller: Poller) -> None:
-    """Run `poller` until the task is cancelled, then stop it gracefully."""
-    poller.start()
-    try:
-        await asyncio.Event().wait()
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(poller.stop())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Table, bindparam, insert, select, type_coerce, update
+from sqlalchemy import BigInteger, Dialect, Table, bindparam, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.errors import SourceNotFoundError
@@ -140,11 +141,23 @@ async def _insert_many(conn: AsyncConnection, table: Table, rows: list[dict[str,
     10k-event apply. Here the statement is compiled once, each value goes through its column type's own
     bind processor (as SQLAlchemy would do), and the driver gets ready tuples.
     """
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    keys = compiled.positiontup or []  # both drivers use positional parameters
-    convert = [table.c[key].type.bind_processor(conn.dialect) or _unchanged for key in keys]
+    sql, keys, convert = _compiled_insert(table, tuple(rows[0]), conn.dialect)
     params = [tuple([to_db(row[key]) for to_db, key in zip(convert, keys, strict=True)]) for row in rows]
-    await conn.exec_driver_sql(str(compiled), params)
+    await conn.exec_driver_sql(sql, params)
+
+
+@functools.lru_cache(maxsize=64)  # a few shapes per table, per engine's dialect
+def _compiled_insert(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, list[str], list[Callable[[Any], Any]]]:
+    """The INSERT's SQL, its positional parameter names and their bind processors; compiled once per
+    shape (compiling took a fifth of a small apply)."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    keys = compiled.positiontup or []  # both drivers use positional parameters
+    convert: list[Callable[[Any], Any]] = [
+        table.c[key].type.bind_processor(dialect) or _unchanged for key in keys
+    ]
+    return str(compiled), keys, convert
 
 
 def _unchanged(value: Any) -> Any:

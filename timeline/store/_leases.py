@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.models import Source
@@ -13,6 +14,14 @@ from timeline.store import _rows
 from timeline.store._base import StoreBase, wrap_errors
 from timeline.store.tables import sources, timelines
 from timeline.store.types import PollState
+
+# Bound per row, so one statement saves a whole batch (`id` itself is a column, so the keys differ).
+_HELD = and_(sources.c.id == bindparam("b_id"), sources.c.lease_owner == bindparam("b_owner"))
+_RELEASED = {"lease_owner": None, "lease_until": None}
+
+
+def _held(source_id: str, owner: str) -> dict[str, str]:
+    return {"b_id": source_id, "b_owner": owner}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +66,33 @@ class LeasesMixin(StoreBase):
             return [Claim(_rows.source(row), _rows.poll_state(row), until) for row in rows]
 
     @wrap_errors
-    async def finish_poll(
-        self, source_id: str, owner: str, state: PollState, *, url: str | None = None
-    ) -> bool:
-        """Save the state a poll ended in and drop the lease, if `owner` still holds it; False otherwise
-        (the lease expired and another poller took the source: its result wins).
+    async def finish_polls(
+        self, owner: str, states: Mapping[str, PollState], *, moved: Mapping[str, str] | None = None
+    ) -> None:
+        """Save the states polls ended in (by source id) and drop their leases, in one transaction.
 
-        `url` (a permanent redirect) replaces the source's URL unless another source of the timeline
-        already has it: then both keep polling their own URL, and the state is saved all the same.
+        Only for sources `owner` still holds: where the lease expired and another poller took the source,
+        that poller's result wins. `moved` gives new URLs (permanent redirects); one replaces the source's
+        URL unless another source of the timeline already has it: then both keep polling their own URL.
         """
-        values = {**_rows.poll_values(state), "lease_owner": None, "lease_until": None}
-        held = and_(sources.c.id == source_id, sources.c.lease_owner == owner)
+        if not states:
+            return
+        rows = [
+            {**_rows.poll_values(state), **_RELEASED, **_held(source_id, owner)}
+            for source_id, state in states.items()
+        ]
         async with self._writing() as conn:
-            if url is not None and not await _url_taken(conn, source_id, url):
-                values["url"] = url
-            result = await conn.execute(update(sources).where(held).values(values))
-        return result.rowcount == 1
+            for source_id, url in (moved or {}).items():
+                if not await _url_taken(conn, source_id, url):
+                    await conn.execute(update(sources).where(_HELD).values(url=url), _held(source_id, owner))
+            await conn.execute(update(sources).where(_HELD), rows)
 
     @wrap_errors
     async def release_leases(self, owner: str) -> int:
         """Give back every lease `owner` holds (graceful shutdown): those sources stay due for others."""
-        release = {"lease_owner": None, "lease_until": None}
         async with self._writing() as conn:
-            result = await conn.execute(update(sources).where(sources.c.lease_owner == owner).values(release))
+            query = update(sources).where(sources.c.lease_owner == owner).values(_RELEASED)
+            result = await conn.execute(query)
         return result.rowcount
 
     @wrap_errors

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.timeline.poller.conftest import Rig
-from tests.upstream import GuardianBlog, respond, script, snapshot
+from tests.upstream import GuardianBlog, delayed, respond, script, snapshot
 from timeline.poller.robots import TTL
 
 RULES = b"User-agent: *\nDisallow: /private\n"
@@ -70,3 +70,17 @@ async def test_an_unreadable_robots_txt_disallows_until_it_can_be_read(rig: Rig,
     assert (await rig.source("/blog")).health.status == "ok"
     assert rig.upstream.statuses("/robots.txt") == [500, 404]
     assert await rig.texts() == {"b1": "Polls open"}
+
+
+async def test_first_polls_of_a_new_host_share_one_robots_txt_request(rig: Rig) -> None:
+    # A slow robots.txt, so both polls the per-host limit lets through ask for it before it arrives.
+    rig.upstream.routes["/robots.txt"] = delayed(respond("200 OK", {}, RULES), 0.2)
+    blogs = {f"/b{n}": GuardianBlog(f"Blog {n}") for n in range(4)}
+    for path, blog in blogs.items():
+        blog.post(f"{path}-1", f"{path} opens", minute=0)
+        await rig.add(path, snapshot(blog.render), "guardian")
+
+    assert await rig.poll() == 4
+
+    assert len(rig.upstream.served("/robots.txt")) == 1
+    assert [(await rig.source(path)).health.status for path in blogs] == ["ok"] * 4

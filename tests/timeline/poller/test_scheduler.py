@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -170,3 +172,58 @@ async def test_the_scheduler_polls_on_its_own_and_stop_releases_leases(
     assert states["/stuck"].status == "new"  # cancelled, not failed: due again for the next poller
     assert len(upstream.served("/blog")) == 1
     assert (await store.timeline_seq(timeline.id))[1] == 1
+
+
+async def test_a_backlog_is_claimed_as_polls_finish_not_once_per_claim_interval(
+    store: Store, upstream: Upstream
+) -> None:
+    """Six due sources, room for two polls at a time, and a claim job that would only come back in a
+    minute: finished polls wake the claimer, so all six are polled without waiting for it."""
+    timeline = await store.create_timeline("Backlog")
+    ids = []
+    for n in range(6):
+        upstream.routes[f"/s{n}"] = delayed(snapshot(blog(f"s{n}").render), LATENCY)
+        ids.append((await store.add_source(timeline.id, upstream.url(f"/s{n}"), "guardian")).id)
+    settings = PollerSettings(SCHEDULE, concurrency=2, claim_every=60.0)
+    async with Fetcher(LOCAL) as fetcher:
+        poller = Poller(store, Ingestor(store, fetcher), settings)
+        poller.start()
+        try:
+            for _ in range(250):  # at most 5 s
+                if len(upstream.served()) == 6:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await poller.stop()
+
+    assert sorted(e.request.path for e in upstream.served()) == [f"/s{n}" for n in range(6)]
+    assert [(await store.get_poll_state(ident)).status for ident in ids] == ["ok"] * 6
+
+
+async def test_stopping_during_a_claim_waits_for_it_and_logs_no_error(
+    store: Store, sqlite_url: str, upstream: Upstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds SQLite's write lock, so the first claim waits; `stop()` comes meanwhile.
+    The claim is not cancelled half-way (APScheduler used to log that as a failed job): it completes,
+    its source is polled, its state saved and its lease released."""
+    timeline = await store.create_timeline("Stopping")
+    upstream.routes["/blog"] = snapshot(blog("b").render)
+    source = await store.add_source(timeline.id, upstream.url("/blog"), "guardian")
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+    async with Fetcher(LOCAL) as fetcher:
+        poller = Poller(store, Ingestor(store, fetcher), PollerSettings(SCHEDULE, claim_every=0.05))
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            poller.start()
+            await asyncio.sleep(0.2)  # the claim is waiting for the lock
+            stopping = asyncio.create_task(poller.stop())
+            await asyncio.sleep(0.1)
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        await stopping
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    state = await store.get_poll_state(source.id)
+    assert (state.status, state.lease_owner) == ("ok", None)
+    assert len(upstream.served("/blog")) == 1
