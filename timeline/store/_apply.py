@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Dialect, Table, bindparam, insert, select, type_coerce, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import BigInteger, Connection, Dialect, Table, bindparam, insert, select, type_coerce, update
 
 from timeline.errors import SourceNotFoundError
 from timeline.models import EventDraft
@@ -37,15 +36,18 @@ class ApplyMixin(StoreBase):
         """
         _check_sources(source_id, drafts)
         digest = fingerprint(drafts, complete=complete)
-        async with self._writing() as conn:
-            source = await lock_source(conn, source_id)
-            todo = Plan() if digest == source.digest else await _plan(conn, source_id, drafts, complete)
+
+        def work(conn: Connection) -> ApplyResult:
+            source = lock_source(conn, source_id)
+            todo = Plan() if digest == source.digest else _plan(conn, source_id, drafts, complete)
             last_seq = source.last_seq
             if todo:
-                last_seq = await write(conn, source.timeline_id, todo, now)
-                await _remember(conn, source_id, digest)
-        counts = len(todo.inserts), len(todo.rewrites), len(todo.tombstones)
-        return ApplyResult(source.timeline_id, *counts, last_seq=last_seq)
+                last_seq = write(conn, source.timeline_id, todo, now)
+                _remember(conn, source_id, digest)
+            counts = len(todo.inserts), len(todo.rewrites), len(todo.tombstones)
+            return ApplyResult(source.timeline_id, *counts, last_seq=last_seq)
+
+        return await self._write(work)
 
 
 def _check_sources(source_id: str, drafts: Sequence[EventDraft]) -> None:
@@ -62,47 +64,47 @@ class Locked(NamedTuple):
     digest: str | None
 
 
-async def lock_source(conn: AsyncConnection, source_id: str) -> Locked:
+def lock_source(conn: Connection, source_id: str) -> Locked:
     """The source's timeline, that timeline's last seq, and the fingerprint of the drafts last applied
     with changes. On PostgreSQL the source row stays locked until commit, so two applies of one source
     run one after the other instead of planning from the same state."""
     locking = select(sources.c.timeline_id, sources.c.snapshot_digest).where(sources.c.id == source_id)
-    row = (await conn.execute(locking.with_for_update())).one_or_none()
+    row = (conn.execute(locking.with_for_update())).one_or_none()
     if row is None:
         raise SourceNotFoundError(source_id)
     # A statement of its own: after waiting for the lock it sees what the other apply committed
     # (READ COMMITTED), which a join in the locking statement would not.
     last_seq = select(timelines.c.last_seq).where(timelines.c.id == row.timeline_id)
-    return Locked(row.timeline_id, (await conn.execute(last_seq)).scalar_one(), row.snapshot_digest)
+    return Locked(row.timeline_id, (conn.execute(last_seq)).scalar_one(), row.snapshot_digest)
 
 
-async def _plan(conn: AsyncConnection, source_id: str, drafts: Sequence[EventDraft], complete: bool) -> Plan:
+def _plan(conn: Connection, source_id: str, drafts: Sequence[EventDraft], complete: bool) -> Plan:
     """Compare with what is stored: one query for the whole source, times as raw microseconds (a datetime
     per row would cost more than the comparison)."""
     micros = type_coerce(events.c.published_at, BigInteger)
     columns = (events.c.id, events.c.content_hash, events.c.deleted, events.c.revision, micros)
-    rows = (await conn.execute(select(*columns).where(events.c.source_id == source_id))).all()
+    rows = (conn.execute(select(*columns).where(events.c.source_id == source_id))).all()
     stored = {ident: Stored(digest, deleted, revision, at) for ident, digest, deleted, revision, at in rows}
     return plan(stored, drafts, complete=complete)
 
 
-async def _remember(conn: AsyncConnection, source_id: str, digest: str) -> None:
-    await conn.execute(update(sources).where(sources.c.id == source_id).values(snapshot_digest=digest))
+def _remember(conn: Connection, source_id: str, digest: str) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(snapshot_digest=digest))
 
 
-async def write(conn: AsyncConnection, timeline_id: str, todo: Plan, now: datetime) -> int:
+def write(conn: Connection, timeline_id: str, todo: Plan, now: datetime) -> int:
     """Carry out `todo` under fresh seqs, in the order inserts, rewrites, tombstones; the last seq."""
-    first = await _allocate(conn, len(todo))
+    first = _allocate(conn, len(todo))
     seqs = itertools.count(first)
-    await _insert(conn, timeline_id, todo.inserts, seqs, now)
-    await _rewrite(conn, todo.rewrites, seqs, now)
-    await _tombstone(conn, todo.tombstones, seqs)
+    _insert(conn, timeline_id, todo.inserts, seqs, now)
+    _rewrite(conn, todo.rewrites, seqs, now)
+    _tombstone(conn, todo.tombstones, seqs)
     last = first + len(todo) - 1
-    await conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last))
+    conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last))
     return last
 
 
-async def _allocate(conn: AsyncConnection, count: int) -> int:
+def _allocate(conn: Connection, count: int) -> int:
     """Take `count` seqs; the first. The counter row stays locked until commit (PostgreSQL), so a
     later seq can never become visible before an earlier one."""
     bump = (
@@ -111,7 +113,7 @@ async def _allocate(conn: AsyncConnection, count: int) -> int:
         .values(last_seq=seq_counter.c.last_seq + count)
         .returning(seq_counter.c.last_seq)
     )
-    last: int = (await conn.execute(bump)).scalar_one()
+    last: int = (conn.execute(bump)).scalar_one()
     return last - count + 1
 
 
@@ -119,8 +121,8 @@ def _revision(event_id: str, revision: int, seq: int, body: dict[str, Any], now:
     return {"event_id": event_id, "revision": revision, "seq": seq, **body, "recorded_at": now}
 
 
-async def _insert(
-    conn: AsyncConnection, timeline_id: str, drafts: list[EventDraft], seqs: Iterator[int], now: datetime
+def _insert(
+    conn: Connection, timeline_id: str, drafts: list[EventDraft], seqs: Iterator[int], now: datetime
 ) -> None:
     if not drafts:
         return
@@ -130,11 +132,11 @@ async def _insert(
         origin = {"timeline_id": timeline_id, "source_id": draft.source_id, "upstream_id": draft.upstream_id}
         rows.append({"id": draft.id, **origin, **body, "revision": 1, "deleted": False, "seq": seq})
         revisions.append(_revision(draft.id, 1, seq, body, now))
-    await _insert_many(conn, events, rows)
-    await _insert_many(conn, event_revisions, revisions)
+    _insert_many(conn, events, rows)
+    _insert_many(conn, event_revisions, revisions)
 
 
-async def _insert_many(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """What `conn.execute(insert(table), rows)` does, a third faster for large batches.
 
     SQLAlchemy builds and converts the parameters of an executemany row by row, which takes a third of a
@@ -143,7 +145,7 @@ async def _insert_many(conn: AsyncConnection, table: Table, rows: list[dict[str,
     """
     sql, keys, convert = _compiled_insert(table, tuple(rows[0]), conn.dialect)
     params = [tuple([to_db(row[key]) for to_db, key in zip(convert, keys, strict=True)]) for row in rows]
-    await conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, params)
 
 
 @functools.lru_cache(maxsize=64)  # a few shapes per table, per engine's dialect
@@ -164,9 +166,7 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
-async def _rewrite(
-    conn: AsyncConnection, rewrites: list[Rewrite], seqs: Iterator[int], now: datetime
-) -> None:
+def _rewrite(conn: Connection, rewrites: list[Rewrite], seqs: Iterator[int], now: datetime) -> None:
     if not rewrites:
         return
     rows, revisions = [], []
@@ -174,12 +174,12 @@ async def _rewrite(
         body = _rows.content(draft, published_at)
         rows.append({"b_id": draft.id, **body, "revision": revision, "deleted": False, "seq": seq})
         revisions.append(_revision(draft.id, revision, seq, body, now))
-    await conn.execute(update(events).where(_BY_ID), rows)
-    await _insert_many(conn, event_revisions, revisions)
+    conn.execute(update(events).where(_BY_ID), rows)
+    _insert_many(conn, event_revisions, revisions)
 
 
-async def _tombstone(conn: AsyncConnection, event_ids: list[str], seqs: Iterator[int]) -> None:
+def _tombstone(conn: Connection, event_ids: list[str], seqs: Iterator[int]) -> None:
     """Deletion keeps the event's content and revision; only `deleted` and `seq` change."""
     if event_ids:
         rows = [{"b_id": ident, "seq": seq} for ident, seq in zip(event_ids, seqs, strict=False)]
-        await conn.execute(update(events).where(_BY_ID).values(deleted=True), rows)
+        conn.execute(update(events).where(_BY_ID).values(deleted=True), rows)

@@ -73,6 +73,9 @@ class StoreBase:
         self._write_lock = asyncio.Lock() if is_sqlite(engine) else None
         self._sqlite_reads = sqlite_reads(engine)
         self._read_threads = ThreadPoolExecutor(READ_THREADS, "timeline-read") if self._sqlite_reads else None
+        # SQLite has one writer: one thread, with `BEGIN IMMEDIATE`, behind the write lock.
+        self._sqlite_writes = writer(self._sqlite_reads) if self._sqlite_reads else None
+        self._write_thread = ThreadPoolExecutor(1, "timeline-write") if self._sqlite_reads else None
 
     async def _read(self, work: Callable[[Connection], R]) -> R:
         """`work` (synchronous SQLAlchemy over one connection) in one read snapshot.
@@ -85,9 +88,21 @@ class StoreBase:
         async with self._reading() as conn:
             return await conn.run_sync(work)
 
+    async def _write(self, work: Callable[[Connection], R]) -> R:
+        """`work` (synchronous SQLAlchemy over one connection) in one write transaction: committed when it
+        returns, rolled back if it raises. SQLite: in one hop to the writing thread; PostgreSQL: on the
+        event loop."""
+        if self._sqlite_writes is not None and self._write_thread is not None:
+            async with self._write_lock or contextlib.nullcontext():
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._write_thread, _in_snapshot, self._sqlite_writes, work)
+        async with self._writer.begin() as conn:
+            return await conn.run_sync(work)
+
     async def _close(self) -> None:
-        if self._read_threads is not None:
-            self._read_threads.shutdown(wait=True)
+        for threads in (self._read_threads, self._write_thread):
+            if threads is not None:
+                threads.shutdown(wait=True)
         if self._sqlite_reads is not None:
             self._sqlite_reads.dispose()
         await self._engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -57,13 +57,16 @@ class SourcesMixin(StoreBase):
         """Detach a source. Its live events become tombstones (new seqs), so clients syncing by seq
         learn they are gone. Raises `SourceNotFoundError`."""
         live = select(events.c.id).where(events.c.source_id == source_id, events.c.deleted.is_(False))
-        async with self._writing() as conn:
-            timeline_id, last_seq, _ = await lock_source(conn, source_id)
-            todo = Plan(tombstones=list((await conn.scalars(live.order_by(events.c.id))).all()))
+
+        def work(conn: Connection) -> ApplyResult:
+            timeline_id, last_seq, _ = lock_source(conn, source_id)
+            todo = Plan(tombstones=list(conn.scalars(live.order_by(events.c.id)).all()))
             if todo:
-                last_seq = await write(conn, timeline_id, todo, now or utcnow())
-            await conn.execute(delete(sources).where(sources.c.id == source_id))
-        return ApplyResult(timeline_id, deleted=len(todo.tombstones), last_seq=last_seq)
+                last_seq = write(conn, timeline_id, todo, now or utcnow())
+            conn.execute(delete(sources).where(sources.c.id == source_id))
+            return ApplyResult(timeline_id, deleted=len(todo.tombstones), last_seq=last_seq)
+
+        return await self._write(work)
 
     @wrap_errors
     async def get_poll_state(self, source_id: str) -> PollState:

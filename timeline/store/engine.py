@@ -13,7 +13,7 @@ the lock to the first write, where a second writer then fails instead of waiting
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 __all__ = ["Pool", "create_engine", "display_url", "is_sqlite", "reader", "sqlite_reads", "writer"]
 
 _WRITE = "timeline_write"
+AnyEngine = TypeVar("AnyEngine", AsyncEngine, Engine)
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA busy_timeout=5000",
@@ -83,7 +84,7 @@ def sqlite_reads(engine: AsyncEngine) -> Engine | None:
     return sync
 
 
-def writer(engine: AsyncEngine) -> AsyncEngine:
+def writer(engine: AnyEngine) -> AnyEngine:
     """The same engine and pool, for write transactions (`BEGIN IMMEDIATE` on SQLite)."""
     return engine.execution_options(**{_WRITE: True})
 
