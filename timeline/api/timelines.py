@@ -74,7 +74,9 @@ class TimelineController(Controller):
     async def update_timeline(
         self, services: NamedDependency[Services], timeline: TimelineId, data: JSONBody[TimelineUpdate]
     ) -> Timeline:
-        return await services.store.update_timeline(timeline, title=data.title, status=data.status)
+        updated = await services.store.update_timeline(timeline, title=data.title, status=data.status)
+        services.seqs.forget(updated.id)  # the change took a new seq: cached reads must not answer
+        return updated
 
     @delete(
         "/{timeline:str}",

@@ -104,6 +104,13 @@ def write(conn: Connection, timeline_id: str, todo: Plan, now: datetime) -> int:
     return last
 
 
+def touch(conn: Connection, timeline_id: str) -> int:
+    """Give the timeline a new seq of its own (its title or status changed); the seq."""
+    last = _allocate(conn, 1)
+    conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last))
+    return last
+
+
 def _allocate(conn: Connection, count: int) -> int:
     """Take `count` seqs; the first. The counter row stays locked until commit (PostgreSQL), so a
     later seq can never become visible before an earlier one."""

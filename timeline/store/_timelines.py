@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, Update, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,6 +16,7 @@ from timeline.errors import ConflictError, TimelineNotFoundError
 from timeline.ids import new_id
 from timeline.models import Source, Timeline
 from timeline.store import _rows
+from timeline.store._apply import touch
 from timeline.store._base import StoreBase, utcnow, wrap_errors
 from timeline.store.tables import sources, timelines
 
@@ -79,16 +80,31 @@ class TimelinesMixin(StoreBase):
 
     @wrap_errors
     async def update_timeline(
-        self, id_or_slug: str, *, title: str | None = None, status: Literal["live", "ended"] | None = None
+        self,
+        id_or_slug: str,
+        *,
+        title: str | None = None,
+        status: Literal["live", "ended"] | None = None,
+        now: datetime | None = None,
     ) -> Timeline:
-        """Change the title and/or status. Raises `TimelineNotFoundError`."""
+        """Change the title and/or status. Raises `TimelineNotFoundError`.
+
+        A change takes a new seq (no event changes with it), so every cached read of the timeline (ETags,
+        pages, feeds, the embed page) changes too. Ending a timeline unschedules its sources; making it
+        live again schedules them all (`gone` ones excepted) for `now`.
+        """
         if status is not None and status not in _STATUSES:
             raise ValueError(f"status must be one of {_STATUSES}, not {status!r}")
         values = {name: value for name, value in (("title", title), ("status", status)) if value is not None}
         async with self._writing() as conn:
-            if values:
-                await conn.execute(update(timelines).where(_matches(id_or_slug)).values(values))
-            return await _timeline(conn, id_or_slug)
+            found = await _timeline(conn, id_or_slug)
+            if not values:
+                return found
+            await conn.execute(update(timelines).where(timelines.c.id == found.id).values(values))
+            await conn.run_sync(touch, found.id)
+            if status is not None:
+                await conn.execute(_scheduling(found.id, status, now or utcnow()))
+            return await _timeline(conn, found.id)
 
     @wrap_errors
     async def delete_timeline(self, id_or_slug: str) -> None:
@@ -97,6 +113,13 @@ class TimelinesMixin(StoreBase):
             result = await conn.execute(delete(timelines).where(_matches(id_or_slug)))
         if result.rowcount == 0:
             raise TimelineNotFoundError(id_or_slug)
+
+
+def _scheduling(timeline_id: str, status: Literal["live", "ended"], now: datetime) -> Update:
+    mine = sources.c.timeline_id == timeline_id
+    if status == "ended":
+        return update(sources).where(mine).values(next_poll_at=None)
+    return update(sources).where(mine, sources.c.status != "gone").values(next_poll_at=now)
 
 
 def _matches(id_or_slug: str) -> ColumnElement[bool]:

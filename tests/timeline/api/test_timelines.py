@@ -73,6 +73,17 @@ async def test_patch_changes_title_and_status(client: Client, timeline: dict[str
     assert (await client.get(f"{TIMELINES}/{timeline['id']}")).json()["status"] == "ended"
 
 
+async def test_a_new_title_reaches_cached_reads(client: Client, timeline: dict[str, Any]) -> None:
+    feed = f"{TIMELINES}/{timeline['id']}/feed.json"
+    before = await client.get(feed)
+
+    await client.patch(f"{TIMELINES}/{timeline['id']}", json={"title": "Results"}, headers=AUTH)
+    after = await client.get(feed, headers={"If-None-Match": before.headers["etag"]})
+
+    assert after.status_code == 200 and after.json()["title"] == "Results"
+    assert after.headers["etag"] != before.headers["etag"]
+
+
 async def test_delete_removes_the_timeline_and_its_events(
     client: Client, timeline: dict[str, Any], source: dict[str, Any]
 ) -> None:

@@ -52,6 +52,28 @@ async def test_update_timeline(store: Store, timeline: Timeline) -> None:
         await store.update_timeline("tl_missing", title="x")
 
 
+async def test_a_title_or_status_change_moves_the_seq(store: Store, timeline: Timeline) -> None:
+    _, before = await store.timeline_seq(timeline.id)
+    await store.update_timeline(timeline.id, title="Results night")
+    _, after = await store.timeline_seq(timeline.id)
+    await store.update_timeline(timeline.id)  # nothing to change: nothing moves
+    assert after > before and (await store.timeline_seq(timeline.id))[1] == after
+
+
+async def test_ending_a_timeline_unschedules_its_sources_and_reviving_it_reschedules_them(
+    store: Store, timeline: Timeline, source: Source
+) -> None:
+    await store.update_timeline(timeline.id, status="ended")
+    assert (await store.get_poll_state(source.id)).next_poll_at is None
+    assert await store.claim_due("p", now=minutes(60), lease_seconds=60, limit=10) == []
+
+    await store.update_timeline(timeline.id, status="live", now=minutes(5))
+
+    assert (await store.get_poll_state(source.id)).next_poll_at == minutes(5)
+    claimed = await store.claim_due("p", now=minutes(6), lease_seconds=60, limit=10)
+    assert [claim.source.id for claim in claimed] == [source.id]
+
+
 async def test_delete_timeline_takes_everything_with_it(
     store: Store, timeline: Timeline, source: Source
 ) -> None:
