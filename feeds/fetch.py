@@ -334,7 +334,16 @@ def _transport_error(exc: httpx.HTTPError, url: httpx.URL, policy: FetchPolicy) 
         return ConnectError(
             f"could not connect to {url.host} ({exc}); check the host name and that it is up", url=where
         )
-    return FetchError(f"the request to {where} failed ({exc})", url=where)
+    return FetchError(f"the request to {where} failed ({_reason(exc)})", url=where)
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    """The error's own words; a reset connection often has none."""
+    if str(exc):
+        return str(exc)
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        return "the server closed the connection before answering; it may be overloaded, try again later"
+    return type(exc).__name__
 
 
 def _deadline_error(url: str, policy: FetchPolicy) -> FetchTimeoutError:

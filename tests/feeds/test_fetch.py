@@ -29,7 +29,7 @@ from feeds.errors import (
     TooManyRedirectsError,
 )
 from feeds.fetch import Fetcher, FetchPolicy
-from tests.upstream import Request, Route, Upstream, closed, closed_port, head, redirect, respond
+from tests.upstream import Request, Route, Upstream, closed, closed_port, head, redirect, reset, respond
 
 MIB = 1024 * 1024
 LOCAL = FetchPolicy(allow_private=True, connect_timeout=2.0, total_timeout=10.0)
@@ -256,6 +256,14 @@ async def test_closed_port_is_a_connect_error(fetcher: Fetcher) -> None:
     port = closed_port()
     with pytest.raises(ConnectError, match=re.escape("could not connect to 127.0.0.1")):
         await fetcher.fetch(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_connection_reset_says_what_happened(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.routes["/reset"] = reset()
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(upstream.url("/reset"))
+    assert "()" not in caught.value.message
+    assert "closed the connection" in caught.value.message
 
 
 async def test_tls_failure_is_a_tls_error(fetcher: Fetcher) -> None:
