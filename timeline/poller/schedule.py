@@ -99,6 +99,7 @@ def reactivate(state: PollState, now: datetime, settings: ScheduleSettings) -> P
         next_poll_at=now,
         interval_seconds=settings.base_interval,
         consecutive_failures=0,
+        consecutive_missing=0,
         last_change_at=None,
         ended_at=None,
     )
@@ -140,6 +141,7 @@ def _record_success(state: PollState, outcome: Outcome, now: datetime) -> PollSt
     return replace(
         _remember_validators(state, outcome),
         consecutive_failures=0,
+        consecutive_missing=0,
         last_success_at=now,
         last_change_at=now if changed else state.last_change_at,
     )
@@ -200,6 +202,7 @@ def _record_failure(state: PollState, outcome: Outcome, now: datetime) -> PollSt
     return replace(
         state,
         consecutive_failures=state.consecutive_failures + 1,
+        consecutive_missing=state.consecutive_missing + 1 if outcome.http_status in _MISSING else 0,
         last_error_kind=outcome.error_kind,
         last_error_message=outcome.error_message,
         last_error_at=now,
@@ -207,20 +210,11 @@ def _record_failure(state: PollState, outcome: Outcome, now: datetime) -> PollSt
 
 
 def _is_gone(state: PollState, outcome: Outcome, settings: ScheduleSettings) -> bool:
-    """404/410 `gone_after` times in a row; a 410 is deliberate, so one fewer confirms it.
-
-    The state keeps only the last error, so "in a row" means: the failure streak is long enough and the
-    previous failure was this very answer (same kind and message, which carries the status and URL).
-    """
+    """404/410 `gone_after` times in a row; a 410 is deliberate, so one fewer confirms it."""
     if outcome.http_status not in _MISSING:
         return False
     needed = settings.gone_after - 1 if outcome.http_status == 410 else settings.gone_after
-    if needed <= 1:
-        return True
-    same_answer = (
-        state.last_error_message == outcome.error_message and state.last_error_kind == outcome.error_kind
-    )
-    return same_answer and state.consecutive_failures + 1 >= needed
+    return state.consecutive_missing + 1 >= needed
 
 
 def _backoff(failures: int, settings: ScheduleSettings) -> float:

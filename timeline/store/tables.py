@@ -100,6 +100,7 @@ sources = Table(
     Column("next_poll_at", UTCMicros),
     Column("interval_seconds", Float),
     Column("consecutive_failures", Integer, nullable=False),
+    Column("consecutive_missing", Integer, nullable=False, server_default="0"),  # 404/410s in a row
     Column("last_error_kind", Text),
     Column("last_error_message", Text),
     Column("last_error_at", UTCMicros),

@@ -62,6 +62,7 @@ class PollState:
     next_poll_at: datetime | None = None
     interval_seconds: float | None = None
     consecutive_failures: int = 0
+    consecutive_missing: int = 0  # of those failures, 404/410 answers in a row (the "gone" rule)
     last_error_kind: str | None = None
     last_error_message: str | None = None
     last_error_at: datetime | None = None

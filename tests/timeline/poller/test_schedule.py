@@ -242,6 +242,9 @@ def test_retry_after_backs_off_at_least_as_long_as_asked(retry_after: float, exp
         ([410, 410], "gone"),  # deliberate: one fewer confirms it
         ([404, 500, 404], "failing"),  # not in a row
         ([500, 500, 404], "failing"),
+        ([404, 500, 404, 404], "failing"),  # two in a row after the 500, not three
+        ([404, 500, 404, 404, 404], "gone"),
+        ([404, 410, 404], "gone"),  # 404 and 410 both say "missing"
     ],
 )
 def test_a_missing_blog_is_gone_after_repeated_answers(answers: list[int], status: SourceStatus) -> None:
