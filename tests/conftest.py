@@ -1,11 +1,14 @@
-"""Shared test fixtures: where the real live-blog files are, and the PostgreSQL server."""
+"""Shared test fixtures: where the real live-blog files are, the PostgreSQL server, a local upstream."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from tests.upstream import Upstream
 
 
 def _find_fixtures() -> Path:
@@ -43,3 +46,10 @@ def fixture_bytes(fixtures_dir: Path):  # type: ignore[no-untyped-def]
         return (fixtures_dir / name).read_bytes()
 
     return read
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    """A real HTTP server on 127.0.0.1 with no routes yet (tests/upstream.py)."""
+    async with Upstream() as serving:
+        yield serving

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import make_url
 
+from tests.postgres import admin, new_postgres_database
 from tests.scale.clients import eventually
-from tests.timeline.live.databases import admin, new_postgres_database
 from tests.timeline.live.processes import REPO, live_env, migrated, running, server
 from tests.upstream import closed_port
 

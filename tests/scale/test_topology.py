@@ -27,9 +27,9 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 
+from tests.postgres import new_postgres_database
 from tests.scale.clients import Follower, Seen, eventually, latest, replay
 from tests.scale.newsroom import Newsroom
-from tests.timeline.live.databases import new_postgres_database
 from tests.timeline.live.processes import Process, live_env, migrated, running, server
 from tests.upstream import Upstream, max_overlap
 from timeline.hub.postgres import asyncpg_dsn

@@ -43,12 +43,6 @@ async def client(app: Litestar) -> AsyncIterator[Client]:
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    async with Upstream() as serving:
-        yield serving
-
-
-@pytest.fixture
 def blog(upstream: Upstream) -> LiveBlog:
     """A three-post live blog at `/blog` on the upstream: one key event, one pinned post."""
     live = LiveBlog()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.timeline.live.databases import new_postgres_database
+from tests.postgres import new_postgres_database
 from tests.timeline.live.writer import Writer, writing
 
 

@@ -132,12 +132,6 @@ async def store(sqlite_url: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    async with Upstream() as serving:
-        yield serving
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

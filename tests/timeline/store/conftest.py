@@ -5,43 +5,14 @@ Without a reachable PostgreSQL the postgres cases skip, unless `CI` is set: then
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy import make_url
 
-from tests.conftest import POSTGRES_URL
+from tests.postgres import new_postgres_database
 from timeline.models import Source, Timeline
 from timeline.store import Store, migrate
-
-
-def _admin_dsn() -> str:
-    """asyncpg's DSN for the server's `postgres` database, from the test URL."""
-    url = make_url(POSTGRES_URL).set(drivername="postgresql", database="postgres")
-    return url.render_as_string(hide_password=False)
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(_admin_dsn(), timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _create_database(name: str) -> None:
-    """Create it, or skip the test (under CI: fail it) when the server cannot be reached."""
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except (OSError, asyncpg.PostgresError) as exc:
-        reason = f"PostgreSQL at {make_url(POSTGRES_URL)!s} is unreachable: {exc!r}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
-        pytest.skip(reason)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -50,12 +21,8 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'timeline.db'}"
         return
-    name = f"tl_test_{secrets.token_hex(6)}"
-    await _create_database(name)
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
