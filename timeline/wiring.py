@@ -86,10 +86,6 @@ def ingestor(
     return open_ingestor
 
 
-def db_pool(settings: Settings) -> Pool:
-    return Pool(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
-
-
 async def open_store(settings: Settings, say: Callable[[str], None]) -> Store:
     """The store, once its database answers and has the current schema, waiting up to `TIMELINE_DB_WAIT`
     seconds: `api` and `worker` processes may start before PostgreSQL or `timeline migrate` is done.
@@ -100,7 +96,7 @@ async def open_store(settings: Settings, say: Callable[[str], None]) -> Store:
     limit = f"TIMELINE_DB_WAIT={settings.db_wait:g} s"
     while True:
         try:
-            store = await Store.open(settings.database_url, pool=db_pool(settings))
+            store = await Store.open(settings.database_url, pool=Pool.of(settings))
         except StorageError as exc:
             reason, left = _waiting_for(settings, exc), deadline - time.monotonic()
             if left <= 0:

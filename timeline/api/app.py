@@ -55,7 +55,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with (
-            await Store.open(settings.database_url, migrate=migrate, pool=_pool(settings)) as store,
+            await Store.open(settings.database_url, migrate=migrate, pool=Pool.of(settings)) as store,
             ingest(store) as ingestor,
         ):
             seqs = SeqCache(store.timeline_seq)
@@ -99,10 +99,6 @@ def create_app(
         debug=False,
         logging_config=None,  # the process (timeline.cli) configures logging once
     )
-
-
-def _pool(settings: Settings) -> Pool:
-    return Pool(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
 
 
 def _openapi() -> OpenAPIConfig:

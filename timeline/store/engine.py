@@ -13,11 +13,14 @@ the lock to the first write, where a second writer then fails instead of waiting
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from timeline.settings import Settings
 
 __all__ = ["Pool", "create_engine", "display_url", "is_sqlite", "reader", "sqlite_reads", "writer"]
 
@@ -38,6 +41,11 @@ class Pool:
     size: int = 5  # connections kept open
     max_overflow: int = 10  # more, opened under load and closed when returned
     timeout: float = 30.0  # seconds a query waits for a free connection before failing
+
+    @classmethod
+    def of(cls, settings: Settings) -> Pool:
+        """The pool `TIMELINE_DB_POOL_SIZE`, `…_MAX_OVERFLOW` and `…_POOL_TIMEOUT` ask for."""
+        return cls(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
 
 
 def create_engine(url: str, pool: Pool | None = None) -> AsyncEngine:
