@@ -8,7 +8,7 @@ answers what `cached_read` stored or would answer itself, so both give the same 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request, Response
@@ -47,8 +47,11 @@ def conditional(request: Request[Any, Any, Any], tag: str, body: bytes) -> Respo
 
 
 def _key(entry: SeqEntry, scope: Scope) -> CacheKey:
-    query = scope["query_string"].decode("latin-1")
-    return entry.timeline_id, scope["path_template"], query
+    """What a read's bytes depend on besides the seq. The origin the request was addressed to is part of
+    it: feeds and the embed page name their own absolute URLs."""
+    host = _header(scope, b"host") or str(scope.get("server"))
+    origin = f"{scope['scheme']}://{host}{scope.get('root_path', '')}"
+    return entry.timeline_id, scope["path_template"], f"{origin}?{scope['query_string'].decode('latin-1')}"
 
 
 async def cached_read(
@@ -58,23 +61,26 @@ async def cached_read(
     render: Render,
     *,
     media_type: str = JSON,
+    headers: Mapping[str, str] | None = None,
 ) -> Response[bytes]:
     """Answer a read of `timeline` (id or slug): 304 when the client is current, else cached or fresh bytes.
 
     Only a stale seq entry (older than a second) costs a query; a 304 with a fresh one costs none.
+    `headers` go on the 200 and the 304 alike.
     """
     entry = await services.seqs.get(timeline)
     key = _key(entry, request.scope)
     tag = etag(entry, key)
+    extra = headers or {}
     if matches(request.headers.get("if-none-match"), tag):
         services.metrics.not_modified.inc()
-        return Response(b"", status_code=304, headers=validators(tag))
+        return Response(b"", status_code=304, headers={**validators(tag), **extra})
     stored = services.pages.get(key, entry.last_seq)
     if stored is None:
         rendered = await render(entry)
         stored = _stored(rendered, media_type, tag)
         services.pages.put(key, stored)
-    return Response(stored.body, media_type=media_type, headers=_own_headers(stored))
+    return Response(stored.body, media_type=media_type, headers={**_own_headers(stored), **extra})
 
 
 def _own_headers(stored: Stored) -> dict[str, str]:

@@ -7,9 +7,10 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
-from timeline.api.caching import CACHE_CONTROL, SeqEntry, Stored, etag, matches
+from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
 from timeline.api.events import TimelineId
+from timeline.api.reads import cached_read
 from timeline.errors import TimelineNotFoundError
 from timeline.web.csp import embed_policy
 from timeline.web.jsonld import Coverage
@@ -30,21 +31,14 @@ async def embed(
         "X-Content-Type-Options": "nosniff",
     }
     base = public_base(request, services.settings)
+
+    async def render(entry: SeqEntry) -> Rendered:
+        return Rendered(entry.last_seq, await _render(services, entry, base))
+
     try:
-        entry = await services.seqs.get(timeline)
+        return await cached_read(request, services, timeline, render, media_type=HTML, headers=headers)
     except TimelineNotFoundError:
         return Response(not_found_page().encode(), status_code=404, media_type=HTML, headers=headers)
-    # The page names its own absolute URLs, so the base is part of the representation.
-    key = (entry.timeline_id, "/embed/{timeline}", f"{base}?{request.url.query}")
-    tag = etag(entry, key)
-    headers |= {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    if matches(request.headers.get("if-none-match"), tag):
-        return Response(b"", status_code=304, headers=headers)
-    stored = services.pages.get(key, entry.last_seq)
-    if stored is None:
-        stored = Stored(entry.last_seq, await _render(services, entry, base), [])
-        services.pages.put(key, stored)
-    return Response(stored.body, media_type=HTML, headers=headers)
 
 
 async def _render(services: Services, entry: SeqEntry, base: str) -> bytes:

@@ -220,3 +220,16 @@ async def test_cors_does_not_open_writes(client: Client) -> None:
 
     assert "POST" not in preflight.headers.get("access-control-allow-methods", "")
     assert preflight.status_code >= 400
+
+
+@pytest.mark.usefixtures("source", "clock")
+async def test_reads_naming_their_own_url_are_cached_per_origin(
+    client: Client, timeline: dict[str, Any]
+) -> None:
+    url = f"/api/v1/timelines/{timeline['id']}/feed.json"
+    first = await client.get(url, headers={"Host": "a.example"})
+    second = await client.get(url, headers={"Host": "b.example"})  # the seq entry is fresh: the cache front
+
+    assert first.json()["feed_url"].startswith("http://a.example/")
+    assert second.json()["feed_url"].startswith("http://b.example/")
+    assert first.headers["etag"] != second.headers["etag"]
