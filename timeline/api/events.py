@@ -25,10 +25,6 @@ EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
 SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    return event.model_dump(mode="json")
-
-
 class EventController(Controller):
     path = "/api/v1/timelines/{timeline:str}"
     tags = ["events"]  # noqa: RUF012 (Litestar reads it as a class attribute)
@@ -69,7 +65,7 @@ class EventController(Controller):
             )
 
         async def render(entry: SeqEntry) -> Rendered:
-            page = await services.store.page(
+            page = await services.store.page_docs(
                 entry.timeline_id,
                 order=order,
                 limit=limit,
@@ -79,7 +75,7 @@ class EventController(Controller):
                 since=_utc(since),
             )
             body = {
-                "events": [event_json(e) for e in page.events],
+                "events": [orjson.Fragment(doc) for doc in page.events],
                 "pinned": await _pinned(services, entry),
                 "next": page.next,
                 "prev": page.prev,
@@ -103,8 +99,8 @@ class EventController(Controller):
         event_id: EventId,
     ) -> Response[bytes]:
         async def render(entry: SeqEntry) -> Rendered:
-            event = await services.store.get_event(entry.timeline_id, event_id)
-            return Rendered(entry.last_seq, orjson.dumps(event_json(event)))
+            doc = await services.store.event_doc(entry.timeline_id, event_id)
+            return Rendered(entry.last_seq, doc.encode())
 
         return await cached_read(request, services, timeline, render)
 
@@ -161,8 +157,8 @@ async def _pinned(services: Services, entry: SeqEntry) -> orjson.Fragment:
     key = (entry.timeline_id, "pinned", "")
     stored = services.pages.get(key, entry.last_seq)
     if stored is None:
-        found = await services.store.pinned(entry.timeline_id)
-        stored = Stored(entry.last_seq, orjson.dumps([event_json(e) for e in found]), [])
+        found = await services.store.pinned_docs(entry.timeline_id)
+        stored = Stored(entry.last_seq, orjson.dumps([orjson.Fragment(doc) for doc in found]), [])
         services.pages.put(key, stored)
     return orjson.Fragment(stored.body)
 

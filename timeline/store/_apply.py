@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Connection, Dialect, Table, bindparam, insert, select, type_coerce, update
+from sqlalchemy import BigInteger, Connection, Insert, Table, bindparam, insert, select, type_coerce, update
 
 from timeline.errors import SourceNotFoundError
 from timeline.models import EventDraft
-from timeline.store import _rows
+from timeline.store import _driver, _rows
 from timeline.store._base import StoreBase, wrap_errors
 from timeline.store._plan import Plan, Rewrite, Stored, fingerprint, plan
 from timeline.store.tables import event_revisions, events, seq_counter, sources, timelines
 from timeline.store.types import ApplyResult
 
 _BY_ID = events.c.id == bindparam("b_id")  # `id` itself is a column name, so the key must differ
+_CHUNK = 500  # ids per `IN (…)`: SQLite's limit on bound parameters was 999 before 3.32
 
 
 class ApplyMixin(StoreBase):
@@ -97,7 +98,7 @@ def write(conn: Connection, timeline_id: str, todo: Plan, now: datetime) -> int:
     first = _allocate(conn, len(todo))
     seqs = itertools.count(first)
     _insert(conn, timeline_id, todo.inserts, seqs, now)
-    _rewrite(conn, todo.rewrites, seqs, now)
+    _rewrite(conn, timeline_id, todo.rewrites, seqs, now)
     _tombstone(conn, todo.tombstones, seqs)
     last = first + len(todo) - 1
     conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last))
@@ -136,57 +137,52 @@ def _insert(
     rows, revisions = [], []
     for draft, seq in zip(drafts, seqs, strict=False):
         body = _rows.content(draft, draft.published_at)
-        origin = {"timeline_id": timeline_id, "source_id": draft.source_id, "upstream_id": draft.upstream_id}
-        rows.append({"id": draft.id, **origin, **body, "revision": 1, "deleted": False, "seq": seq})
+        row = {"id": draft.id, **_origin(timeline_id, draft), **body, "revision": 1, "deleted": False}
+        rows.append({**row, "seq": seq, "doc": _rows.doc({**row, "seq": seq})})
         revisions.append(_revision(draft.id, 1, seq, body, now))
     _insert_many(conn, events, rows)
     _insert_many(conn, event_revisions, revisions)
 
 
 def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """What `conn.execute(insert(table), rows)` does, a third faster for large batches.
-
-    SQLAlchemy builds and converts the parameters of an executemany row by row, which takes a third of a
-    10k-event apply. Here the statement is compiled once, each value goes through its column type's own
-    bind processor (as SQLAlchemy would do), and the driver gets ready tuples.
-    """
-    sql, keys, convert = _compiled_insert(table, tuple(rows[0]), conn.dialect)
-    params = [tuple([to_db(row[key]) for to_db, key in zip(convert, keys, strict=True)]) for row in rows]
-    conn.exec_driver_sql(sql, params)
+    """What `conn.execute(insert(table), rows)` does, a third faster for large batches: SQLAlchemy builds
+    and converts the parameters of an executemany row by row, which took a third of a 10k-event apply."""
+    _driver.execute_many(conn, _insert_into(table), rows)
 
 
-@functools.lru_cache(maxsize=64)  # a few shapes per table, per engine's dialect
-def _compiled_insert(
-    table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, list[str], list[Callable[[Any], Any]]]:
-    """The INSERT's SQL, its positional parameter names and their bind processors; compiled once per
-    shape (compiling took a fifth of a small apply)."""
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-    keys = compiled.positiontup or []  # both drivers use positional parameters
-    convert: list[Callable[[Any], Any]] = [
-        table.c[key].type.bind_processor(dialect) or _unchanged for key in keys
-    ]
-    return str(compiled), keys, convert
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    return insert(table)
 
 
-def _unchanged(value: Any) -> Any:
-    return value
+def _origin(timeline_id: str, draft: EventDraft) -> dict[str, str]:
+    return {"timeline_id": timeline_id, "source_id": draft.source_id, "upstream_id": draft.upstream_id}
 
 
-def _rewrite(conn: Connection, rewrites: list[Rewrite], seqs: Iterator[int], now: datetime) -> None:
+def _rewrite(
+    conn: Connection, timeline_id: str, rewrites: list[Rewrite], seqs: Iterator[int], now: datetime
+) -> None:
     if not rewrites:
         return
     rows, revisions = [], []
     for (draft, revision, published_at), seq in zip(rewrites, seqs, strict=False):
         body = _rows.content(draft, published_at)
-        rows.append({"b_id": draft.id, **body, "revision": revision, "deleted": False, "seq": seq})
+        row = {**body, "revision": revision, "deleted": False, "seq": seq}
+        doc = _rows.doc({"id": draft.id, **_origin(timeline_id, draft), **row})
+        rows.append({"b_id": draft.id, **row, "doc": doc})
         revisions.append(_revision(draft.id, revision, seq, body, now))
     conn.execute(update(events).where(_BY_ID), rows)
     _insert_many(conn, event_revisions, revisions)
 
 
 def _tombstone(conn: Connection, event_ids: list[str], seqs: Iterator[int]) -> None:
-    """Deletion keeps the event's content and revision; only `deleted` and `seq` change."""
-    if event_ids:
-        rows = [{"b_id": ident, "seq": seq} for ident, seq in zip(event_ids, seqs, strict=False)]
-        conn.execute(update(events).where(_BY_ID).values(deleted=True), rows)
+    """Deletion keeps the event's content and revision; only `deleted`, `seq` and the doc change."""
+    if not event_ids:
+        return
+    seq_of, rows = dict(zip(event_ids, seqs, strict=False)), []
+    for start in range(0, len(event_ids), _CHUNK):
+        chunk = event_ids[start : start + _CHUNK]
+        for row in conn.execute(select(events).where(events.c.id.in_(chunk))):
+            gone = {**row._mapping, "deleted": True, "seq": seq_of[row.id]}
+            rows.append({"b_id": row.id, "seq": gone["seq"], "doc": _rows.doc(gone)})
+    conn.execute(update(events).where(_BY_ID).values(deleted=True), rows)

@@ -1,31 +1,35 @@
-"""Reading events: keyset pages, pinned events, one event, its revisions, and changes by seq."""
+"""Reading events: keyset pages, pinned events, one event, its revisions, and changes by seq.
+
+Pages, pinned events and single events are read as the JSON stored with each event (`events.doc`), by
+statements run straight on the driver (`_driver.fetch`): the API's hottest reads build no models. The
+model-returning methods parse that JSON back, so there is one way to read each.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Integer, Row, Select, bindparam, select, tuple_
 
 from timeline.errors import EventNotFoundError
 from timeline.ids import SortKey, decode_cursor, encode_cursor
 from timeline.models import Change, Event
-from timeline.store import _rows
+from timeline.store import _driver, _rows
 from timeline.store._base import StoreBase, timeline_must_exist, wrap_errors
-from timeline.store.tables import PINNED, event_revisions, events
+from timeline.store.tables import PINNED, event_revisions, events, from_micros
 from timeline.store.types import Page, Revision
 
 Order = Literal["desc", "asc"]
-T = TypeVar("T")
 
 _KEY = (events.c.published_at, events.c.position, events.c.id)
 
 
 class EventsMixin(StoreBase):
     @wrap_errors
-    async def page(
+    async def page_docs(
         self,
         timeline_id: str,
         *,
@@ -35,8 +39,8 @@ class EventsMixin(StoreBase):
         after: str | None = None,
         key_events: bool = False,
         since: datetime | None = None,
-    ) -> Page:
-        """Up to `limit` live events in `order` of (published_at, position, id), by keyset.
+    ) -> Page[str]:
+        """Up to `limit` live events in `order` of (published_at, position, id), by keyset, as their JSON.
 
         `after` reads on from a cursor in the reading order, `before` goes back from it (give at most
         one). Tombstones are left out; `key_events` keeps key events only, `since` events published at or
@@ -48,32 +52,65 @@ class EventsMixin(StoreBase):
         window = _Window(timeline_id, order, key_events, since)
         start, end = _decode(before, "before"), _decode(after, "after")
 
-        def read(conn: Connection) -> Page:
+        def read(conn: Connection) -> Page[str]:
             result = window.page(conn, limit, start, end)
             if not result.events:
                 timeline_must_exist(conn, timeline_id)
             return result
 
-        return await self._read(read)
+        return await self._read(read, bounded=True)
 
-    @wrap_errors
-    async def pinned(self, timeline_id: str) -> list[Event]:
-        """The live pinned events, newest first. Raises `TimelineNotFoundError`."""
-        query = (
-            select(events)
-            .where(events.c.timeline_id == timeline_id, PINNED)
-            .order_by(*(c.desc() for c in _KEY))
+    async def page(
+        self,
+        timeline_id: str,
+        *,
+        order: Order = "desc",
+        limit: int = 20,
+        before: str | None = None,
+        after: str | None = None,
+        key_events: bool = False,
+        since: datetime | None = None,
+    ) -> Page[Event]:
+        """`page_docs`, as models."""
+        found = await self.page_docs(
+            timeline_id,
+            order=order,
+            limit=limit,
+            before=before,
+            after=after,
+            key_events=key_events,
+            since=since,
         )
-        return await self._read(lambda conn: _events_of(conn, query, timeline_id, _rows.event))
+        return Page([_parse(doc) for doc in found.events], found.next, found.prev)
 
     @wrap_errors
-    async def get_event(self, timeline_id: str, event_id: str) -> Event:
-        """One event, tombstones included (`deleted=True`). Raises `EventNotFoundError`."""
-        query = select(events).where(events.c.timeline_id == timeline_id, events.c.id == event_id)
-        row = await self._read(lambda conn: conn.execute(query).one_or_none())
-        if row is None:
+    async def pinned_docs(self, timeline_id: str) -> list[str]:
+        """The live pinned events as their JSON, newest first. Raises `TimelineNotFoundError`."""
+
+        def read(conn: Connection) -> list[str]:
+            found = _docs(conn, _driver.fetch(conn, _PINNED, {"timeline_id": timeline_id}))
+            if not found:
+                timeline_must_exist(conn, timeline_id)
+            return found
+
+        return await self._read(read, bounded=True)
+
+    async def pinned(self, timeline_id: str) -> list[Event]:
+        """`pinned_docs`, as models."""
+        return [_parse(doc) for doc in await self.pinned_docs(timeline_id)]
+
+    @wrap_errors
+    async def event_doc(self, timeline_id: str, event_id: str) -> str:
+        """One event's JSON, tombstones included (`"deleted": true`). Raises `EventNotFoundError`."""
+        values = {"timeline_id": timeline_id, "event_id": event_id}
+        found = await self._read(lambda conn: _docs(conn, _driver.fetch(conn, _ONE, values)), bounded=True)
+        if not found:
             raise EventNotFoundError(event_id)
-        return _rows.event(row)
+        return found[0]
+
+    async def get_event(self, timeline_id: str, event_id: str) -> Event:
+        """`event_doc`, as a model."""
+        return _parse(await self.event_doc(timeline_id, event_id))
 
     @wrap_errors
     async def revisions(self, timeline_id: str, event_id: str) -> list[Revision]:
@@ -102,17 +139,14 @@ class EventsMixin(StoreBase):
             .order_by(events.c.seq)
             .limit(limit)
         )
-        return await self._read(lambda conn: _events_of(conn, query, timeline_id, _change))
 
+        def read(conn: Connection) -> list[Change]:
+            found = [_change(row) for row in conn.execute(query)]
+            if not found:
+                timeline_must_exist(conn, timeline_id)
+            return found
 
-def _events_of(
-    conn: Connection, query: Select[Any], timeline_id: str, make: Callable[[Row[Any]], T]
-) -> list[T]:
-    """`make` of each row of `query`; none: the timeline must exist (else `TimelineNotFoundError`)."""
-    found = [make(row) for row in conn.execute(query)]
-    if not found:
-        timeline_must_exist(conn, timeline_id)
-    return found
+        return await self._read(read)
 
 
 def _change(row: Row[Any]) -> Change:
@@ -124,13 +158,40 @@ def _decode(cursor: str | None, parameter: str) -> SortKey | None:
     return None if cursor is None else decode_cursor(cursor, parameter=parameter)
 
 
+def _parse(doc: str) -> Event:
+    return Event.model_validate_json(doc)
+
+
+# What doc reads select: raw publication micros, position and id (the sort key), and the JSON.
+_DOC_ROW = (*_KEY, events.c.doc)
+_ONE = select(*_DOC_ROW).where(
+    events.c.timeline_id == bindparam("timeline_id"), events.c.id == bindparam("event_id")
+)
+_PINNED = (
+    select(*_DOC_ROW)
+    .where(events.c.timeline_id == bindparam("timeline_id"), PINNED)
+    .order_by(*(c.desc() for c in _KEY))
+)
+
+
+def _docs(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The doc of each `_DOC_ROW`; rows an older version wrote without one are rendered here."""
+    missing = [row[2] for row in rows if row[3] is None]
+    if not missing:
+        return [row[3] for row in rows]
+    found = conn.execute(select(events).where(events.c.id.in_(missing)))
+    rendered = {row.id: _rows.doc(row._mapping) for row in found}
+    return [rendered[row[2]] if row[3] is None else row[3] for row in rows]
+
+
 Relation = Literal["below", "above"]  # rows before / after a cursor in ascending key order
+Selects = Literal["docs", "id"]
 
 
 @functools.cache
-def _window(key_events: bool, since: bool) -> Select[Any]:
+def _window(key_events: bool, since: bool, selects: Selects) -> Select[Any]:
     """One timeline's live events, with every value a bound parameter: built once per shape."""
-    query = select(events).where(
+    query = select(*(_DOC_ROW if selects == "docs" else (events.c.id,))).where(
         events.c.timeline_id == bindparam("timeline_id"), events.c.deleted.is_(False)
     )
     if key_events:
@@ -144,8 +205,10 @@ def _beyond(relation: Relation) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _nearest(key_events: bool, since: bool, relation: Relation | None, descending: bool) -> Select[Any]:
-    query = _window(key_events, since)
+def _nearest(
+    key_events: bool, since: bool, relation: Relation | None, descending: bool, selects: Selects
+) -> Select[Any]:
+    query = _window(key_events, since, selects)
     query = query.where(_beyond(relation)) if relation else query
     ordered = query.order_by(*(c.desc() if descending else c.asc() for c in _KEY))
     return ordered.limit(bindparam("limit", type_=Integer))
@@ -162,7 +225,7 @@ class _Window:
         self._follows: Relation = "below" if self._desc else "above"
         self._precedes: Relation = "above" if self._desc else "below"
 
-    def page(self, conn: Connection, limit: int, before: SortKey | None, after: SortKey | None) -> Page:
+    def page(self, conn: Connection, limit: int, before: SortKey | None, after: SortKey | None) -> Page[str]:
         if before is not None:
             found, has_prev = self._fetch(conn, limit, self._precedes, before, backwards=True)
             found.reverse()
@@ -171,7 +234,11 @@ class _Window:
             relation = self._follows if after else None
             found, has_next = self._fetch(conn, limit, relation, after, backwards=False)
             has_prev = bool(found and after) and self._exists(conn, self._precedes, _key(found[0]))
-        return _page(found, has_next=has_next, has_prev=has_prev)
+        if not found:
+            return Page([])
+        following = encode_cursor(_key(found[-1])) if has_next else None
+        preceding = encode_cursor(_key(found[0])) if has_prev else None
+        return Page(_docs(conn, found), following, preceding)
 
     def _fetch(
         self,
@@ -181,18 +248,17 @@ class _Window:
         cursor: SortKey | None,
         *,
         backwards: bool,
-    ) -> tuple[list[Event], bool]:
-        """Up to `limit` events beyond `cursor`, nearest first, and whether more lie beyond."""
-        query = _nearest(*self._shape, relation, self._desc != backwards)
-        rows = conn.execute(query, {**self._params, **_cursor(cursor), "limit": limit + 1})
-        found = [_rows.event(row) for row in rows]
-        return found[:limit], len(found) > limit
+    ) -> tuple[list[Sequence[Any]], bool]:
+        """Up to `limit` rows beyond `cursor`, nearest first, and whether more lie beyond."""
+        query = _nearest(*self._shape, relation, self._desc != backwards, "docs")
+        rows = _driver.fetch(conn, query, {**self._params, **_cursor(cursor), "limit": limit + 1})
+        return rows[:limit], len(rows) > limit
 
     def _exists(self, conn: Connection, relation: Relation, cursor: SortKey) -> bool:
         """Whether any event lies beyond `cursor`: the nearest one, by the index. (`EXISTS` let
         PostgreSQL pick a sequential scan of half the table on a 1M-event timeline: docs/postgres.md.)"""
-        query = _nearest(*self._shape, relation, relation == "below")
-        return conn.execute(query, {**self._params, **_cursor(cursor), "limit": 1}).first() is not None
+        query = _nearest(*self._shape, relation, relation == "below", "id")
+        return bool(_driver.fetch(conn, query, {**self._params, **_cursor(cursor), "limit": 1}))
 
 
 def _cursor(key: SortKey | None) -> dict[str, Any]:
@@ -201,13 +267,6 @@ def _cursor(key: SortKey | None) -> dict[str, Any]:
     return {f"cursor_{c.name}": value for c, value in zip(_KEY, key, strict=True)}
 
 
-def _key(event: Event) -> SortKey:
-    return SortKey(event.published_at, event.position, event.id)
-
-
-def _page(found: list[Event], *, has_next: bool, has_prev: bool) -> Page:
-    if not found:
-        return Page([])
-    following = encode_cursor(_key(found[-1])) if has_next else None
-    preceding = encode_cursor(_key(found[0])) if has_prev else None
-    return Page(found, following, preceding)
+def _key(row: Sequence[Any]) -> SortKey:
+    """The sort key of a `_DOC_ROW` (its time still raw microseconds)."""
+    return SortKey(from_micros(row[0]), row[1], row[2])

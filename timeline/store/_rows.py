@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, RowMapping
+from sqlalchemy import Row
 
 from timeline.models import Event, EventDraft, LastError, Source, SourceHealth, Timeline
 from timeline.store.types import PollState, Revision
 
 _EVENT_FIELDS = tuple(name for name in Event.model_fields if name not in ("authors", "tags", "media"))
 _POLL_FIELDS = tuple(PollState.__dataclass_fields__)
+EVENT_COLUMNS = (*_EVENT_FIELDS, "authors", "tags", "media")  # what `event` and `doc` read of a row
 
 
 def _json(values: Iterable[object]) -> str:
@@ -41,13 +42,22 @@ def content(draft: EventDraft, published_at: datetime) -> dict[str, Any]:
     }
 
 
-def _lists(row: RowMapping) -> dict[str, Any]:
+def _lists(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {name: orjson.loads(row[name]) for name in ("authors", "tags", "media")}
 
 
 def event(row: Row[Any]) -> Event:
-    fields = row._mapping
+    return _event(row._mapping)
+
+
+def _event(fields: Mapping[Any, Any]) -> Event:
     return Event(**{name: fields[name] for name in _EVENT_FIELDS}, **_lists(fields))
+
+
+def doc(fields: Mapping[Any, Any]) -> str:
+    """The `doc` column: the event as the API serves it, from the values of its row (read or to be
+    written)."""
+    return orjson.dumps(_event(fields).model_dump(mode="json")).decode()
 
 
 def revision(row: Row[Any]) -> Revision:

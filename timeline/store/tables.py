@@ -169,6 +169,9 @@ events = Table(
     Column("revision", Integer, nullable=False),
     Column("deleted", Boolean, nullable=False),
     Column("seq", BigInteger, nullable=False),
+    # The event as the API serves it (JSON), rendered by every write of the row, so reads build no
+    # models. NULL only in rows an older version wrote; readers render those from the columns.
+    Column("doc", Text),
     UniqueConstraint("source_id", "upstream_id"),
     Index(None, "timeline_id", "seq"),
     Index(None, "timeline_id", "published_at", "position", "id"),

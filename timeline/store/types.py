@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from pydantic import Field
 
@@ -35,12 +36,15 @@ class ApplyResult:
         return self.last_seq - self.changed + 1 if self.changed else None
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """Events in reading order. Pass `next` as `after=` to read on and `prev` as `before=` to go back;
-    each is None when there is nothing more in that direction."""
+T = TypeVar("T")
 
-    events: list[Event]
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """Events (models, or their JSON) in reading order. Pass `next` as `after=` to read on and `prev` as
+    `before=` to go back; each is None when there is nothing more in that direction."""
+
+    events: list[T]
     next: str | None = None
     prev: str | None = None
 

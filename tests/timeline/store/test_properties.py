@@ -1,4 +1,5 @@
-"""Property: apply keeps exactly the live set a simple model predicts, and pages walk it exactly."""
+"""Property: apply keeps exactly the live set a simple model predicts, pages walk it exactly, and the JSON
+stored with each event follows its columns."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from timeline.models import EventDraft
 from timeline.store import Store
 
 from .drafts import T0, draft
+from .test_docs import _assert_docs_match_columns
 from .test_pages import _walk
 
 UPSTREAM_IDS = ("a", "b", "c", "d", "e", "f")
@@ -60,3 +62,5 @@ async def test_apply_follows_the_model(
             walked = await _walk(store, timeline.id, order, 2)
             assert {e.upstream_id: e.body_text for e in walked} == live
             assert len(walked) == len(live)
+        if last_seq > 1:  # the stored JSON of every event, tombstones included, follows its columns
+            await _assert_docs_match_columns(store, timeline.id)
