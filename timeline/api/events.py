@@ -2,27 +2,102 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus
 
 import orjson
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
+from litestar.types import Scope
 
 from timeline.api.caching import Rendered, SeqEntry, Stored
 from timeline.api.deps import Services
 from timeline.api.problems import problem
-from timeline.api.reads import answer_from_cache, cached_read, read_responses
+from timeline.api.reads import RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
 from timeline.api.schemas import ChangePage, EventPage
 from timeline.models import Event
 from timeline.store import Revision
 
 MAX_SEQ = 2**63 - 1  # seqs are BIGINT
+MAX_LIMIT = 200  # events per page
+Order = Literal["desc", "asc"]
 TimelineId = Annotated[str, PathParameter(description="Timeline id or slug.")]
 EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
 SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """What a page of events is asked for (see `list_events`)."""
+
+    order: Order = "desc"
+    limit: int = 20
+    before: str | None = None
+    after: str | None = None
+    key_events: bool = False
+    since: datetime | None = None
+
+    @classmethod
+    def plain(cls, query_string: bytes) -> PageQuery | None:
+        """The query of a plain page request (`order`, `limit`, one cursor, `key_events`), read without
+        Litestar; None for anything else, which the handler reads (and rejects, when it must): escapes,
+        repeats, `since`, values Litestar might read differently, out-of-range limits."""
+        query = query_string.decode("latin-1")
+        if not query:
+            return cls()
+        if "%" in query or "+" in query:
+            return None
+        fields: dict[str, Any] = {}
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if name in fields or not value or name not in _PLAIN:
+                return None
+            fields[name] = value
+        if fields.get("order", "desc") not in ("desc", "asc") or ("before" in fields and "after" in fields):
+            return None
+        if fields.get("key_events", "false") not in ("true", "false"):
+            return None
+        limit = fields.get("limit", "20")
+        if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+            return None
+        fields["limit"], fields["key_events"] = int(limit), fields.get("key_events") == "true"
+        return cls(**fields)
+
+
+_PLAIN = frozenset(("order", "limit", "before", "after", "key_events"))
+
+
+def _render_early(services: Services, scope: Scope) -> Render | None:
+    """The cache front's render of a plain page request (`RENDER_EARLY`)."""
+    query = PageQuery.plain(scope["query_string"])
+    return None if query is None else _render_page(services, scope, query)
+
+
+def _render_page(services: Services, scope: Scope, query: PageQuery) -> Render:
+    async def render(entry: SeqEntry) -> Rendered:
+        page = await services.store.page_docs(
+            entry.timeline_id,
+            order=query.order,
+            limit=query.limit,
+            before=query.before,
+            after=query.after,
+            key_events=query.key_events,
+            since=query.since,
+        )
+        body = {
+            "events": [orjson.Fragment(doc) for doc in page.events],
+            "pinned": await _pinned(services, entry),
+            "next": page.next,
+            "prev": page.prev,
+            "last_seq": entry.last_seq,
+        }
+        links = _links(scope, page.next, page.prev)
+        return Rendered(entry.last_seq, orjson.dumps(body), (("Link", links),) if links else ())
+
+    return render
 
 
 class EventController(Controller):
@@ -34,16 +109,15 @@ class EventController(Controller):
         "/events",
         summary="The ordered timeline, one page",
         responses=read_responses(EventPage, "A page of events."),
+        opt={RENDER_EARLY: _render_early},
     )
     async def list_events(
         self,
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         timeline: TimelineId,
-        order: Annotated[
-            Literal["desc", "asc"], QueryParameter(description="`desc`: newest first.")
-        ] = "desc",
-        limit: Annotated[int, QueryParameter(ge=1, le=200, description="Events per page.")] = 20,
+        order: Annotated[Order, QueryParameter(description="`desc`: newest first.")] = "desc",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Events per page.")] = 20,
         before: Annotated[
             str | None, QueryParameter(description="Cursor from `prev`: the page before.")
         ] = None,
@@ -64,26 +138,8 @@ class EventController(Controller):
                 parameter="before",
             )
 
-        async def render(entry: SeqEntry) -> Rendered:
-            page = await services.store.page_docs(
-                entry.timeline_id,
-                order=order,
-                limit=limit,
-                before=before,
-                after=after,
-                key_events=key_events,
-                since=_utc(since),
-            )
-            body = {
-                "events": [orjson.Fragment(doc) for doc in page.events],
-                "pinned": await _pinned(services, entry),
-                "next": page.next,
-                "prev": page.prev,
-                "last_seq": entry.last_seq,
-            }
-            links = _links(request, page.next, page.prev)
-            return Rendered(entry.last_seq, orjson.dumps(body), (("Link", links),) if links else ())
-
+        query = PageQuery(order, limit, before, after, key_events, _utc(since))
+        render = _render_page(services, request.scope, query)
         return await cached_read(request, services, timeline, render)
 
     @get(
@@ -170,11 +226,18 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _links(request: Request[Any, Any, Any], following: str | None, preceding: str | None) -> str:
-    """RFC 8288 `Link` header with the same query but the cursor."""
-    params = {k: v for k, v in request.query_params.items() if k not in ("before", "after")}
+def _links(scope: Scope, following: str | None, preceding: str | None) -> str:
+    """RFC 8288 `Link` header: the request's own query, as sent, with the other cursor. (Cursors are
+    URL-safe base64, so they need no quoting.)"""
+    query = scope["query_string"].decode("latin-1")
+    kept = [pair for pair in query.split("&") if pair and _name(pair) not in ("before", "after")]
+    path = scope.get("root_path", "") + scope["path"]
     links = []
     for rel, name, cursor in (("next", "after", following), ("prev", "before", preceding)):
         if cursor:
-            links.append(f'<{request.url.path}?{urlencode({**params, name: cursor})}>; rel="{rel}"')
+            links.append(f'<{path}?{"&".join([*kept, f"{name}={cursor}"])}>; rel="{rel}"')
     return ", ".join(links)
+
+
+def _name(pair: str) -> str:
+    return unquote_plus(pair.partition("=")[0])

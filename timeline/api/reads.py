@@ -2,8 +2,11 @@
 
 `cached_read` is that path inside a handler. `answer_from_cache` is its front, a middleware on the same
 handlers that answers a revalidation or a cached page before Litestar parses parameters or injects
-dependencies: most polls end there, without a query and without building a response object. It only
-answers what `cached_read` stored or would answer itself, so both give the same bytes and headers.
+dependencies: most polls end there, without a query and without building a response object. A handler
+may also give the front an early renderer for requests whose query is plain enough to read by hand (a
+page of events after a cursor): then a miss is rendered there too, which halves its cost. The front only
+answers what `cached_read` stored or would answer itself, so both give the same bytes and headers;
+anything else (errors included) goes on to the handler.
 """
 
 from __future__ import annotations
@@ -26,12 +29,17 @@ from litestar.types import (
 from timeline.api.caching import CACHE_CONTROL, CacheKey, Rendered, SeqEntry, Stored, etag, matches
 from timeline.api.deps import Services
 from timeline.api.problems import problem_responses
+from timeline.errors import TimelineError
 
 JSON = "application/json"
 NOT_MODIFIED = ResponseSpec(
     None, generate_examples=False, description="Not modified since the ETag in If-None-Match."
 )
 Render = Callable[[SeqEntry], Awaitable[Rendered]]
+# A handler's `opt[RENDER_EARLY]`: the render of a request whose query it can read without Litestar (None
+# for any other request), so that the cache front renders a miss too. Only for JSON reads.
+RENDER_EARLY = "render_early"
+EarlyRender = Callable[[Services, Scope], Render | None]
 
 
 def validators(tag: str) -> dict[str, str]:
@@ -102,27 +110,42 @@ def _stored(rendered: Rendered, media_type: str, tag: str) -> Stored:
 
 
 def answer_from_cache(app: ASGIApp) -> ASGIApp:
-    """Middleware for handlers that end in `cached_read`: answer a GET from memory when it can."""
+    """Middleware for handlers that end in `cached_read`: answer a GET from memory when it can, and render
+    it here when the handler names an early renderer (`RENDER_EARLY`) that accepts the request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["method"] == "GET":
             services: Services = scope["app"].state.services
             entry = services.seqs.fresh(scope["path_params"]["timeline"])
-            if entry is not None:
-                key = _key(entry, scope)
-                tag = etag(entry, key)
-                if matches(_header(scope, b"if-none-match"), tag):
-                    services.metrics.not_modified.inc()
-                    encoded = [(b"etag", tag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
-                    await _send(send, 304, encoded, b"")
-                    return
-                stored = services.pages.get(key, entry.last_seq)
-                if stored is not None:
-                    await _send(send, 200, stored.headers, stored.body)
-                    return
+            if entry is not None and await _answer(services, entry, scope, send):
+                return
         await app(scope, receive, send)
 
     return middleware
+
+
+async def _answer(services: Services, entry: SeqEntry, scope: Scope, send: Send) -> bool:
+    """Answer from memory or the early renderer; False when the handler must (it also answers errors)."""
+    key = _key(entry, scope)
+    tag = etag(entry, key)
+    if matches(_header(scope, b"if-none-match"), tag):
+        services.metrics.not_modified.inc()
+        encoded = [(b"etag", tag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+        await _send(send, 304, encoded, b"")
+        return True
+    stored = services.pages.get(key, entry.last_seq)
+    if stored is None:
+        early: EarlyRender | None = scope["route_handler"].opt.get(RENDER_EARLY)
+        render = early(services, scope) if early else None
+        if render is None:
+            return False
+        try:
+            stored = _stored(await render(entry), JSON, tag)
+        except TimelineError:
+            return False  # not found, a bad cursor, storage: the handler answers it as a problem
+        services.pages.put(key, stored)
+    await _send(send, 200, stored.headers, stored.body)
+    return True
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

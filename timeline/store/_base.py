@@ -59,12 +59,8 @@ async def require_timeline(conn: AsyncConnection, timeline_id: str) -> None:
     await conn.run_sync(timeline_must_exist, timeline_id)
 
 
-def _in_snapshot(source: Engine | Connection, work: Callable[[Connection], R]) -> R:
-    """`work` in one transaction on a connection of `source` (an engine), or on `source` itself."""
-    if isinstance(source, Connection):
-        with source.begin():
-            return work(source)
-    with source.connect() as conn, conn.begin():
+def _in_snapshot(engine: Engine, work: Callable[[Connection], R]) -> R:
+    with engine.connect() as conn, conn.begin():
         return work(conn)
 
 
@@ -77,34 +73,22 @@ class StoreBase:
         self._write_lock = asyncio.Lock() if is_sqlite(engine) else None
         self._sqlite_reads = sqlite_reads(engine)
         self._read_threads = ThreadPoolExecutor(READ_THREADS, "timeline-read") if self._sqlite_reads else None
-        self._loop_conn: Connection | None = None
         # SQLite has one writer: one thread, with `BEGIN IMMEDIATE`, behind the write lock.
         self._sqlite_writes = writer(self._sqlite_reads) if self._sqlite_reads else None
         self._write_thread = ThreadPoolExecutor(1, "timeline-write") if self._sqlite_reads else None
 
-    async def _read(self, work: Callable[[Connection], R], *, bounded: bool = False) -> R:
+    async def _read(self, work: Callable[[Connection], R]) -> R:
         """`work` (synchronous SQLAlchemy over one connection) in one read snapshot.
 
-        SQLite: in one hop to a reading thread, or, when `bounded` (a few hundred rows at most, found by
-        an index: a page, an event), right here on the event loop over a connection kept for it. Handing
-        a read to a thread and back costs about 150 µs of CPU, more than such a read takes (bench/api.py).
-        PostgreSQL: on the event loop.
+        SQLite: the whole of it in one hop to a reading thread; PostgreSQL: on the event loop. (Reads of
+        a few rows would cost less right on the loop than the hop, but a read from a cold disk would then
+        stall every request: measured in bench/RESULTS.md, issue 4.)
         """
         if self._sqlite_reads is not None and self._read_threads is not None:
-            if bounded:
-                return _in_snapshot(self._on_loop(), work)
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._read_threads, _in_snapshot, self._sqlite_reads, work)
         async with self._reading() as conn:
             return await conn.run_sync(work)
-
-    def _on_loop(self) -> Connection:
-        """The SQLite connection of bounded reads, opened on first use. The loop runs one such read at a
-        time, to its end, so one connection serves them all."""
-        if self._loop_conn is None or self._loop_conn.closed:
-            assert self._sqlite_reads is not None
-            self._loop_conn = self._sqlite_reads.connect()
-        return self._loop_conn
 
     async def _write(self, work: Callable[[Connection], R]) -> R:
         """`work` (synchronous SQLAlchemy over one connection) in one write transaction: committed when it
@@ -121,8 +105,6 @@ class StoreBase:
         for threads in (self._read_threads, self._write_thread):
             if threads is not None:
                 threads.shutdown(wait=True)
-        if self._loop_conn is not None:
-            self._loop_conn.close()
         if self._sqlite_reads is not None:
             self._sqlite_reads.dispose()
         await self._engine.dispose()

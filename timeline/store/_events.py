@@ -58,7 +58,7 @@ class EventsMixin(StoreBase):
                 timeline_must_exist(conn, timeline_id)
             return result
 
-        return await self._read(read, bounded=True)
+        return await self._read(read)
 
     async def page(
         self,
@@ -93,7 +93,7 @@ class EventsMixin(StoreBase):
                 timeline_must_exist(conn, timeline_id)
             return found
 
-        return await self._read(read, bounded=True)
+        return await self._read(read)
 
     async def pinned(self, timeline_id: str) -> list[Event]:
         """`pinned_docs`, as models."""
@@ -103,7 +103,7 @@ class EventsMixin(StoreBase):
     async def event_doc(self, timeline_id: str, event_id: str) -> str:
         """One event's JSON, tombstones included (`"deleted": true`). Raises `EventNotFoundError`."""
         values = {"timeline_id": timeline_id, "event_id": event_id}
-        found = await self._read(lambda conn: _docs(conn, _driver.fetch(conn, _ONE, values)), bounded=True)
+        found = await self._read(lambda conn: _docs(conn, _driver.fetch(conn, _ONE, values)))
         if not found:
             raise EventNotFoundError(event_id)
         return found[0]

@@ -65,7 +65,7 @@ class TimelinesMixin(StoreBase):
     async def timeline_seq(self, id_or_slug: str) -> tuple[str, int]:
         """Id and `last_seq` of a timeline, the cheap read behind ETags. Raises `TimelineNotFoundError`."""
         query = select(timelines.c.id, timelines.c.last_seq).where(_matches(id_or_slug))
-        row = await self._read(lambda conn: conn.execute(query).one_or_none(), bounded=True)
+        row = await self._read(lambda conn: conn.execute(query).one_or_none())
         if row is None:
             raise TimelineNotFoundError(id_or_slug)
         return row.id, row.last_seq

@@ -118,4 +118,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: object) -> None:
 
 def _on_sqlite_begin(connection: Connection) -> None:
     immediate = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # On the driver's cursor: through `exec_driver_sql` this took a third of a page read.
+    cursor = connection.connection.cursor()
+    cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    cursor.close()

@@ -12,8 +12,12 @@ from sqlalchemy import event
 from tests.timeline.api.conftest import Client
 from tests.timeline.api.support import AUTH, LiveBlog
 from tests.timeline.store.drafts import T0, draft
-from timeline.api.caching import SeqCache
+from timeline.api import events
+from timeline.api.caching import PageCache, SeqCache
 from timeline.api.deps import Services
+from timeline.api.events import PageQuery
+from timeline.api.reads import cached_read
+from timeline.store import _driver
 
 CACHE_CONTROL = "public, max-age=2, stale-while-revalidate=30"
 
@@ -37,8 +41,9 @@ def clock(app: Litestar, client: Client) -> Clock:
 
 
 @pytest.fixture
-def queries(app: Litestar, client: Client) -> Iterator[list[str]]:
-    """Every SQL statement the app's store sends from now on."""
+def queries(app: Litestar, client: Client, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL statement the app's store sends from now on, through SQLAlchemy or straight to the
+    driver (`_driver.fetch`)."""
     store = app.state.services.store
     engines = [store._engine.sync_engine, store._sqlite_reads]  # reads on SQLite use an engine of their own
     sent: list[str] = []
@@ -46,6 +51,13 @@ def queries(app: Litestar, client: Client) -> Iterator[list[str]]:
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
+    fetch = _driver.fetch
+
+    def counted_fetch(conn: Any, statement: Any, values: Any) -> Any:
+        sent.append(_driver.compiled(statement, conn.dialect).sql)
+        return fetch(conn, statement, values)
+
+    monkeypatch.setattr(_driver, "fetch", counted_fetch)
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)
     yield sent
@@ -105,6 +117,82 @@ async def test_a_repeated_read_is_served_from_cached_bytes(
         selects = [q for q in queries if q.startswith("SELECT")]
         assert len(selects) == 1 and "last_seq" in selects[0], url
         queries.clear()
+
+
+PAGES = ("", "?limit=1", "?order=asc&limit=2", "?key_events=false&limit=5&order=desc")
+
+
+@pytest.fixture
+def handled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URL of every request the events handler itself answered."""
+    urls: list[str] = []
+
+    async def counted(request: Any, *args: Any, **kwargs: Any) -> Any:
+        urls.append(str(request.url))
+        return await cached_read(request, *args, **kwargs)
+
+    monkeypatch.setattr(events, "cached_read", counted)
+    return urls
+
+
+@pytest.mark.usefixtures("source")
+@pytest.mark.parametrize("query", PAGES)
+async def test_the_front_renders_a_page_as_the_handler_does(
+    app: Litestar,
+    client: Client,
+    timeline: dict[str, Any],
+    queries: list[str],
+    handled: list[str],
+    clock: Clock,
+    query: str,
+) -> None:
+    base = f"/api/v1/timelines/{timeline['slug']}/events"
+    following = (await client.get(base + query)).json()["next"]
+    urls = [base + query]
+    if following:  # and the page after it
+        urls.append(f"{base}{query}{'&' if query else '?'}after={following}")
+    for url in urls:
+        clock.now += 10
+        await client.get(f"/api/v1/timelines/{timeline['slug']}/changes")  # a fresh seq entry
+        app.state.services.pages = PageCache()
+        queries.clear()
+        handled.clear()
+        early = await client.get(url)  # the entry is fresh, the page not cached: the front renders
+        assert handled == [] and any("events.doc" in q for q in queries), url
+
+        clock.now += 10
+        app.state.services.pages = PageCache()
+        late = await client.get(url)  # a stale entry: the handler re-reads the seq, then renders
+        assert len(handled) == 1, url
+
+        assert early.status_code == late.status_code == 200, url
+        assert early.content == late.content, url
+        assert dict(early.headers) == dict(late.headers), url
+
+
+@pytest.mark.usefixtures("source", "clock")
+@pytest.mark.parametrize(
+    ("query", "status", "parameter"),
+    [
+        ("?after=bogus", 400, "after"),
+        ("?limit=201", 400, "limit"),
+        ("?limit=0", 400, "limit"),
+        ("?order=sideways", 400, "order"),
+        ("?before=x&after=y", 400, "before"),
+        ("?key_events=maybe", 400, "key_events"),
+    ],
+)
+async def test_what_the_front_cannot_answer_the_handler_rejects(
+    client: Client, timeline: dict[str, Any], query: str, status: int, parameter: str
+) -> None:
+    url = f"/api/v1/timelines/{timeline['id']}/events"
+    await client.get(url)  # a fresh seq entry: the front sees every request below first
+
+    response = await client.get(url + query)
+
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert parameter in response.text
 
 
 @pytest.mark.usefixtures("clock")
@@ -233,3 +321,21 @@ async def test_reads_naming_their_own_url_are_cached_per_origin(
     assert first.json()["feed_url"].startswith("http://a.example/")
     assert second.json()["feed_url"].startswith("http://b.example/")
     assert first.headers["etag"] != second.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (b"", PageQuery()),
+        (b"order=asc&limit=200", PageQuery(order="asc", limit=200)),
+        (b"after=WzEs&key_events=true", PageQuery(after="WzEs", key_events=True)),
+        (b"before=WzEs&limit=1", PageQuery(before="WzEs", limit=1)),
+        *((query, None) for query in (b"limit=0", b"limit=201", b"limit=-1", b"limit=1e2", b"limit=%32")),
+        *((query, None) for query in (b"order=up", b"key_events=1", b"key_events=True", b"since=2024")),
+        *((query, None) for query in (b"after=a&before=b", b"limit=1&limit=2", b"after=", b"x=1", b"a+b")),
+    ],
+)
+def test_plain_page_queries_are_read_by_hand_and_the_rest_left_to_litestar(
+    query: bytes, expected: PageQuery | None
+) -> None:
+    assert PageQuery.plain(query) == expected
