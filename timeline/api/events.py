@@ -197,9 +197,9 @@ class EventController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Changes per call.")] = 500,
     ) -> Response[bytes]:
         async def render(entry: SeqEntry) -> Rendered:
-            found = await services.store.changes(entry.timeline_id, since=since, limit=limit)
+            found = await services.store.change_docs(entry.timeline_id, since=since, limit=limit)
             body = {
-                "changes": [c.model_dump(mode="json") for c in found],
+                "changes": [{"seq": c.seq, "kind": c.kind, "event": orjson.Fragment(c.doc)} for c in found],
                 "next_since": found[-1].seq if found else max(since, 0),
                 "last_seq": entry.last_seq,
             }

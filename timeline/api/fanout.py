@@ -16,11 +16,8 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
-import orjson
-
 from timeline.api.caching import SeqCache
-from timeline.models import Change
-from timeline.store import Store
+from timeline.store import ChangeDoc, Store
 
 log = logging.getLogger("timeline.api.stream")
 
@@ -35,10 +32,10 @@ class Frame:
     data: bytes
 
 
-def frame(change: Change) -> Frame:
+def frame(change: ChangeDoc) -> Frame:
     """`id: <seq>`, `event: upsert|delete`, `data:` the event as the REST API shows it."""
-    data = orjson.dumps(change.event.model_dump(mode="json"))
-    return Frame(change.seq, b"id: %d\nevent: %s\ndata: %s\n\n" % (change.seq, change.kind.encode(), data))
+    head = b"id: %d\nevent: %s\ndata: " % (change.seq, change.kind.encode())
+    return Frame(change.seq, head + change.doc.encode() + b"\n\n")
 
 
 class Reader:
@@ -114,7 +111,7 @@ class Channel:
     async def _broadcast(self) -> bool:
         """Offer every change after `last_seq` to the readers; whether there was any."""
         offered = False
-        while changes := await self._store.changes(self.timeline_id, since=self.last_seq, limit=PAGE):
+        while changes := await self._store.change_docs(self.timeline_id, since=self.last_seq, limit=PAGE):
             frames = [frame(change) for change in changes]
             for reader in list(self.readers):
                 reader.offer(frames)
@@ -201,7 +198,7 @@ class Fanout:
     async def _replay(self, timeline_id: str, since: int, boundary: int) -> AsyncIterator[Frame]:
         """Changes in (since, boundary] from the store; later ones come live, so they are left out here."""
         while since < boundary:
-            changes = await self._store.changes(timeline_id, since=since, limit=PAGE)
+            changes = await self._store.change_docs(timeline_id, since=since, limit=PAGE)
             if not changes:
                 return
             for change in changes:

@@ -7,6 +7,6 @@ upgrades the schema (what `timeline migrate` runs).
 from timeline.store._leases import Claim
 from timeline.store._migrate import migrate
 from timeline.store._store import Store
-from timeline.store.types import ApplyResult, Page, PollState, Revision
+from timeline.store.types import ApplyResult, ChangeDoc, Page, PollState, Revision
 
-__all__ = ["ApplyResult", "Claim", "Page", "PollState", "Revision", "Store", "migrate"]
+__all__ = ["ApplyResult", "ChangeDoc", "Claim", "Page", "PollState", "Revision", "Store", "migrate"]

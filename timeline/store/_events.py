@@ -1,6 +1,6 @@
 """Reading events: keyset pages, pinned events, one event, its revisions, and changes by seq.
 
-Pages, pinned events and single events are read as the JSON stored with each event (`events.doc`), by
+Pages, pinned events, single events and changes are read as the JSON stored with each event (`events.doc`), by
 statements run straight on the driver (`_driver.fetch`): the API's hottest reads build no models. The
 model-returning methods parse that JSON back, so there is one way to read each.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Integer, Row, Select, bindparam, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, select, tuple_
 
 from timeline.errors import EventNotFoundError
 from timeline.ids import SortKey, decode_cursor, encode_cursor
@@ -20,7 +20,7 @@ from timeline.models import Change, Event
 from timeline.store import _driver, _rows
 from timeline.store._base import StoreBase, timeline_must_exist, wrap_errors
 from timeline.store.tables import PINNED, event_revisions, events, from_micros
-from timeline.store.types import Page, Revision
+from timeline.store.types import ChangeDoc, Page, Revision
 
 Order = Literal["desc", "asc"]
 
@@ -128,30 +128,26 @@ class EventsMixin(StoreBase):
         return found
 
     @wrap_errors
-    async def changes(self, timeline_id: str, since: int, limit: int = 500) -> list[Change]:
-        """The latest state of every event changed after seq `since`, by ascending seq (at most `limit`).
+    async def change_docs(self, timeline_id: str, since: int, limit: int = 500) -> list[ChangeDoc]:
+        """The latest state of every event changed after seq `since`, as its JSON, by ascending seq (at
+        most `limit`). An event changed several times appears once, under its latest seq.
+        Raises `TimelineNotFoundError`."""
+        values = {"timeline_id": timeline_id, "since": since, "limit": limit}
 
-        An event changed several times appears once, under its latest seq. Raises `TimelineNotFoundError`.
-        """
-        query = (
-            select(events)
-            .where(events.c.timeline_id == timeline_id, events.c.seq > since)
-            .order_by(events.c.seq)
-            .limit(limit)
-        )
-
-        def read(conn: Connection) -> list[Change]:
-            found = [_change(row) for row in conn.execute(query)]
-            if not found:
+        def read(conn: Connection) -> list[ChangeDoc]:
+            rows = _driver.fetch(conn, _CHANGES, values)
+            if not rows:
                 timeline_must_exist(conn, timeline_id)
-            return found
+            return [
+                ChangeDoc(row[4], bool(row[5]), doc) for row, doc in zip(rows, _docs(conn, rows), strict=True)
+            ]
 
         return await self._read(read)
 
-
-def _change(row: Row[Any]) -> Change:
-    event = _rows.event(row)
-    return Change(seq=event.seq, kind="delete" if event.deleted else "upsert", event=event)
+    async def changes(self, timeline_id: str, since: int, limit: int = 500) -> list[Change]:
+        """`change_docs`, as models."""
+        found = await self.change_docs(timeline_id, since, limit)
+        return [Change(seq=c.seq, kind=c.kind, event=_parse(c.doc)) for c in found]
 
 
 def _decode(cursor: str | None, parameter: str) -> SortKey | None:
@@ -166,6 +162,12 @@ def _parse(doc: str) -> Event:
 _DOC_ROW = (*_KEY, events.c.doc)
 _ONE = select(*_DOC_ROW).where(
     events.c.timeline_id == bindparam("timeline_id"), events.c.id == bindparam("event_id")
+)
+_CHANGES = (
+    select(*_DOC_ROW, events.c.seq, events.c.deleted)
+    .where(events.c.timeline_id == bindparam("timeline_id"), events.c.seq > bindparam("since"))
+    .order_by(events.c.seq)
+    .limit(bindparam("limit", type_=Integer))
 )
 _PINNED = (
     select(*_DOC_ROW)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import Field
 
 from timeline.models import Event, SourceStatus, UTCDateTime
 
-__all__ = ["ApplyResult", "Page", "PollState", "Revision"]
+__all__ = ["ApplyResult", "ChangeDoc", "Page", "PollState", "Revision"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,18 @@ class Page(Generic[T]):
     events: list[T]
     next: str | None = None
     prev: str | None = None
+
+
+class ChangeDoc(NamedTuple):
+    """One stored change, as `Change` but with the event as its JSON."""
+
+    seq: int
+    deleted: bool
+    doc: str
+
+    @property
+    def kind(self) -> Literal["upsert", "delete"]:
+        return "delete" if self.deleted else "upsert"
 
 
 class Revision(Event):

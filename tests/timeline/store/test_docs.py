@@ -5,11 +5,11 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from tests.timeline.store.test_migration_0002 import _to
 from timeline.models import Event
-from timeline.store import Store
+from timeline.store import Store, _rows
 from timeline.store._migrate import head_revision
 from timeline.store.engine import create_engine, writer
 from timeline.store.tables import events
@@ -22,12 +22,17 @@ def _json(event: Event) -> str:
 
 
 async def _assert_docs_match_columns(store: Store, timeline_id: str) -> None:
-    """`changes` builds each event from its columns; `event_doc` and `get_event` read the stored doc."""
-    found = await store.changes(timeline_id, since=0, limit=1000)
-    assert found
-    for change in found:
-        assert await store.event_doc(timeline_id, change.event.id) == _json(change.event)
-        assert await store.get_event(timeline_id, change.event.id) == change.event
+    """Each event built from its columns is what `event_doc`, `get_event` and `changes` read."""
+    query = select(events).where(events.c.timeline_id == timeline_id).order_by(events.c.seq)
+    columns = await store._read(lambda conn: [_rows.event(row) for row in conn.execute(query)])
+    assert columns
+    for event in columns:
+        assert await store.event_doc(timeline_id, event.id) == _json(event)
+        assert await store.get_event(timeline_id, event.id) == event
+    changes = await store.changes(timeline_id, since=0, limit=1000)
+    assert [(c.seq, c.kind, c.event) for c in changes] == [
+        (e.seq, "delete" if e.deleted else "upsert", e) for e in columns
+    ]
 
 
 async def _reads(store: Store, timeline_id: str) -> tuple[object, ...]:
@@ -35,7 +40,8 @@ async def _reads(store: Store, timeline_id: str) -> tuple[object, ...]:
     rest = await store.page_docs(timeline_id, order="asc", after=page.next, limit=50)
     ids = [orjson.loads(doc)["id"] for doc in page.events + rest.events]
     one = [await store.event_doc(timeline_id, ident) for ident in ids]
-    return page, rest, await store.pinned_docs(timeline_id), one
+    changes = await store.change_docs(timeline_id, since=0)
+    return page, rest, await store.pinned_docs(timeline_id), one, changes
 
 
 async def _fill(store: Store) -> str:
