@@ -3,11 +3,13 @@
     .venv/bin/python -m bench.api [--duration 10] [--repeat 3] [--reseed] [--no-granian] [--profile]
 
 Seeds one SQLite database (a 1,000- and a 1,000,000-event timeline, synthetic ~1 KB bodies; cached under
-bench/out/ keyed by the seed version and the migrations: ~3–4 min and ~8 GB, once), starts `timeline api`
+bench/out/ keyed by the seed version and the migrations: ~4 min and ~9 GB, once), starts `timeline api`
 (uvicorn, one worker, production logging) pinned to one core with wrk on the other (taskset), and loads:
 `/healthz` (the ceiling), a `304` revalidation, the cached first page, and uncached deep pages on both
 timelines (more distinct cursor URLs than the server's page LRU holds, round-robin: every request renders).
-Each load: a warm-up, the measured run at `--connections`, and a run on one connection (unloaded latency).
+Each load: a warm-up, `--repeat` measured runs at `--connections` taken in rounds (hello, 304, cached, deep,
+then again), so that a disturbed minute on this shared machine touches every load alike, and a run on one
+connection (unloaded latency).
 Then the same app under granian, for the choice of ASGI server. Needs `wrk` (`apt-get install wrk`) and,
 for the comparison, granian in the venv (`pip install granian`); `--profile` needs py-spy (`pip install
 py-spy`). Targets (issue 4): 304 ≥ 0.9× hello, cached page ≥ 0.7×, uncached deep page ≥ 0.3× and its
@@ -548,37 +550,54 @@ class Rotation:
         self.offset = (self.offset + result.requests + connections) % self._size
 
 
-def measure(server: Server, load: Load, options: Options) -> Measured:
-    """Warm-up, the measured runs, then one connection; each on an idle server."""
-    wrk, rotation = options.wrk, Rotation(load)
+class Bench:
+    """One load against one server: its rotation, its runs, each on an idle server."""
 
-    def run(seconds: int, connections: int) -> Result:
-        result = wrk.run(server, load, seconds, connections, rotation.offset)
-        rotation.advance(result, connections)
-        wait_idle(server)
+    def __init__(self, server: Server, load: Load, options: Options) -> None:
+        self.server, self.load, self.options = server, load, options
+        self.rotation = Rotation(load)
+        self.runs: list[Result] = []
+
+    def _run(self, seconds: int, connections: int) -> Result:
+        result = self.options.wrk.run(self.server, self.load, seconds, connections, self.rotation.offset)
+        self.rotation.advance(result, connections)
+        wait_idle(self.server)
         return result
 
-    if options.warmup:
-        run(options.warmup, wrk.connections)
-    runs: list[Result] = []
-    for _ in range(options.repeat):
-        wait_quiet(server, options.quiet_wait)
-        with profiling(server, load.name, options.duration, options.profile and not runs):
-            runs.append(run(options.duration, wrk.connections))
-    single = run(max(options.warmup, 3), 1)
-    return Measured(max(runs, key=lambda r: r.rps), single)
+    def warm_up(self) -> None:
+        if self.options.warmup:
+            self._run(self.options.warmup, self.options.wrk.connections)
+
+    def measure_once(self) -> None:
+        options = self.options
+        wait_quiet(self.server, options.quiet_wait)
+        profile = options.profile and not self.runs
+        with profiling(self.server, self.load.name, options.duration, profile):
+            self.runs.append(self._run(options.duration, options.wrk.connections))
+
+    def measured(self) -> Measured:
+        """The best run, and a run on one connection (unloaded latency)."""
+        single = self._run(max(self.options.warmup, 3), 1)
+        return Measured(max(self.runs, key=lambda r: r.rps), single)
 
 
 def measure_server(
     kind: str, seeded: Seeded, deep: list[Load], names: tuple[str, ...], options: Options
 ) -> dict[str, Measured]:
-    results: dict[str, Measured] = {}
+    """Every load `--repeat` times, in rounds of one run each: the machine is shared, and a disturbed
+    minute then costs every load a run rather than all the runs of one load (and so its ratio)."""
     with serve(kind, seeded, options.server_cpu) as server:
         loads = check_and_build_loads(server.base, [d for d in deep if d.name in names])
-        for name in names:
-            results[name] = measure(server, loads[name], options)
-            row = _row(name, results[name], results["hello"].loaded, options.wrk.timeout)
-            print(f"  {kind:8} {row}", flush=True)
+        benches = {name: Bench(server, loads[name], options) for name in names}
+        for bench in benches.values():
+            bench.warm_up()
+        for round_ in range(1, options.repeat + 1):
+            print(f"  {kind}: round {round_} of {options.repeat}", flush=True)
+            for bench in benches.values():
+                bench.measure_once()
+        results = {name: bench.measured() for name, bench in benches.items()}
+    for name, measured in results.items():
+        print(f"  {kind:8} {_row(name, measured, results['hello'].loaded, options.wrk.timeout)}", flush=True)
     return results
 
 
@@ -678,7 +697,11 @@ def notes(options: Options) -> str:
     """What the section says after the machine: CPU, versions, server, load and data."""
     wrk = options.wrk
     rotations = {slug: 2 * count for slug, count in DEEP_CURSORS.items()}
-    best = f", best of {options.repeat} runs" if options.repeat > 1 else ""
+    best = (
+        f", best of {options.repeat} runs taken in rounds (each load once per round)"
+        if options.repeat > 1
+        else ""
+    )
     lines = [
         f"{_cpu_model()}; {_versions()}.  ",
         f"Server: {SERVERS['uvicorn']}; {_pinning(options)}.  ",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -59,9 +60,36 @@ async def require_timeline(conn: AsyncConnection, timeline_id: str) -> None:
     await conn.run_sync(timeline_must_exist, timeline_id)
 
 
-def _in_snapshot(engine: Engine, work: Callable[[Connection], R]) -> R:
-    with engine.connect() as conn, conn.begin():
-        return work(conn)
+class _Threads:
+    """Threads that run synchronous work on SQLite, each over a connection of its own that it keeps.
+
+    Keeping the connection saves the pool's checkout, reset and checkin on every call (a sixth of a page
+    read) and keeps SQLite's page cache warm.
+    """
+
+    def __init__(self, engine: Engine, count: int, name: str) -> None:
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(count, name)
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+
+    async def run(self, work: Callable[[Connection], R]) -> R:
+        """`work` in one transaction, committed when it returns, rolled back if it raises."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._in_transaction, work)
+
+    def _in_transaction(self, work: Callable[[Connection], R]) -> R:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.conn = self.engine.connect()
+            self._opened.append(conn)
+        with conn.begin():
+            return work(conn)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        for conn in self._opened:
+            conn.close()
+        self.engine.dispose()
 
 
 class StoreBase:
@@ -71,22 +99,20 @@ class StoreBase:
         self._writer = writer(engine)
         # SQLite has one writer anyway: queue writers here rather than in busy_timeout retries.
         self._write_lock = asyncio.Lock() if is_sqlite(engine) else None
-        self._sqlite_reads = sqlite_reads(engine)
-        self._read_threads = ThreadPoolExecutor(READ_THREADS, "timeline-read") if self._sqlite_reads else None
+        sqlite = sqlite_reads(engine)
+        self._sqlite_reads = _Threads(sqlite, READ_THREADS, "timeline-read") if sqlite else None
         # SQLite has one writer: one thread, with `BEGIN IMMEDIATE`, behind the write lock.
-        self._sqlite_writes = writer(self._sqlite_reads) if self._sqlite_reads else None
-        self._write_thread = ThreadPoolExecutor(1, "timeline-write") if self._sqlite_reads else None
+        self._sqlite_writes = _Threads(writer(sqlite), 1, "timeline-write") if sqlite else None
 
     async def _read(self, work: Callable[[Connection], R]) -> R:
         """`work` (synchronous SQLAlchemy over one connection) in one read snapshot.
 
-        SQLite: the whole of it in one hop to a reading thread; PostgreSQL: on the event loop. (Reads of
-        a few rows would cost less right on the loop than the hop, but a read from a cold disk would then
-        stall every request: measured in bench/RESULTS.md, issue 4.)
+        SQLite: the whole of it in one hop to a reading thread; PostgreSQL: on the event loop. (A page
+        read right on the loop skips the hop, but then a read from a cold disk stalls every request; under
+        bench/api.py's load it gave about the same throughput with a p99 of 0.3-0.5 s against 0.03-0.1 s.)
         """
-        if self._sqlite_reads is not None and self._read_threads is not None:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._read_threads, _in_snapshot, self._sqlite_reads, work)
+        if self._sqlite_reads is not None:
+            return await self._sqlite_reads.run(work)
         async with self._reading() as conn:
             return await conn.run_sync(work)
 
@@ -94,19 +120,16 @@ class StoreBase:
         """`work` (synchronous SQLAlchemy over one connection) in one write transaction: committed when it
         returns, rolled back if it raises. SQLite: in one hop to the writing thread; PostgreSQL: on the
         event loop."""
-        if self._sqlite_writes is not None and self._write_thread is not None:
+        if self._sqlite_writes is not None:
             async with self._write_lock or contextlib.nullcontext():
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._write_thread, _in_snapshot, self._sqlite_writes, work)
+                return await self._sqlite_writes.run(work)
         async with self._writer.begin() as conn:
             return await conn.run_sync(work)
 
     async def _close(self) -> None:
-        for threads in (self._read_threads, self._write_thread):
+        for threads in (self._sqlite_reads, self._sqlite_writes):
             if threads is not None:
-                threads.shutdown(wait=True)
-        if self._sqlite_reads is not None:
-            self._sqlite_reads.dispose()
+                threads.close()
         await self._engine.dispose()
 
     @contextlib.asynccontextmanager

@@ -45,7 +45,7 @@ def queries(app: Litestar, client: Client, monkeypatch: pytest.MonkeyPatch) -> I
     """Every SQL statement the app's store sends from now on, through SQLAlchemy or straight to the
     driver (`_driver.fetch`)."""
     store = app.state.services.store
-    engines = [store._engine.sync_engine, store._sqlite_reads]  # reads on SQLite use an engine of their own
+    engines = [store._engine.sync_engine, store._sqlite_reads.engine]  # SQLite reads: an engine of their own
     sent: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
