@@ -73,17 +73,25 @@ class _Threads:
         self._local = threading.local()
         self._opened: list[Connection] = []
 
-    async def run(self, work: Callable[[Connection], R]) -> R:
-        """`work` in one transaction, committed when it returns, rolled back if it raises."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._in_transaction, work)
+    async def run(self, work: Callable[[Connection], R], *, snapshot: bool = True) -> R:
+        """`work` in one transaction, committed when it returns, rolled back if it raises; without
+        `snapshot`, each of its statements sees the database as it is when that statement runs."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._on_own_connection, work, snapshot)
 
-    def _in_transaction(self, work: Callable[[Connection], R]) -> R:
+    def _on_own_connection(self, work: Callable[[Connection], R], snapshot: bool) -> R:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
             conn = self._local.conn = self.engine.connect()
             self._opened.append(conn)
-        with conn.begin():
+        if snapshot:
+            with conn.begin():
+                return work(conn)
+        try:
             return work(conn)
+        finally:
+            if conn.in_transaction():  # begun by a statement that went through SQLAlchemy
+                conn.rollback()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -104,15 +112,16 @@ class StoreBase:
         # SQLite has one writer: one thread, with `BEGIN IMMEDIATE`, behind the write lock.
         self._sqlite_writes = _Threads(writer(sqlite), 1, "timeline-write") if sqlite else None
 
-    async def _read(self, work: Callable[[Connection], R]) -> R:
-        """`work` (synchronous SQLAlchemy over one connection) in one read snapshot.
+    async def _read(self, work: Callable[[Connection], R], *, snapshot: bool = True) -> R:
+        """`work` (synchronous SQLAlchemy over one connection) in one read snapshot (`snapshot=False`:
+        for work whose statements need none, which saves SQLite a BEGIN and a COMMIT).
 
         SQLite: the whole of it in one hop to a reading thread; PostgreSQL: on the event loop. (A page
         read right on the loop skips the hop, but then a read from a cold disk stalls every request; under
         bench/api.py's load it gave about the same throughput with a p99 of 0.3-0.5 s against 0.03-0.1 s.)
         """
         if self._sqlite_reads is not None:
-            return await self._sqlite_reads.run(work)
+            return await self._sqlite_reads.run(work, snapshot=snapshot)
         async with self._reading() as conn:
             return await conn.run_sync(work)
 

@@ -58,7 +58,7 @@ class EventsMixin(StoreBase):
                 timeline_must_exist(conn, timeline_id)
             return result
 
-        return await self._read(read)
+        return await self._read(read, snapshot=False)  # see `_Window.page`
 
     async def page(
         self,
@@ -186,7 +186,9 @@ def _docs(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[str]:
     return [rendered[row[2]] if row[3] is None else row[3] for row in rows]
 
 
-Relation = Literal["below", "above"]  # rows before / after a cursor in ascending key order
+# Rows before / after a cursor in ascending key order, the cursor's own row left out or not.
+Relation = Literal["below", "above", "at_or_below", "at_or_above"]
+_AT_OR: dict[Relation, Relation] = {"below": "at_or_below", "above": "at_or_above"}
 Selects = Literal["docs", "id"]
 
 
@@ -202,8 +204,10 @@ def _window(key_events: bool, since: bool, selects: Selects) -> Select[Any]:
 
 
 def _beyond(relation: Relation) -> ColumnElement[bool]:
-    cursor = tuple_(*(bindparam(f"cursor_{c.name}", type_=c.type) for c in _KEY))
-    return tuple_(*_KEY) < cursor if relation == "below" else tuple_(*_KEY) > cursor
+    key, cursor = tuple_(*_KEY), tuple_(*(bindparam(f"cursor_{c.name}", type_=c.type) for c in _KEY))
+    compared = {"below": key < cursor, "above": key > cursor, "at_or_below": key <= cursor}
+    compared["at_or_above"] = key >= cursor
+    return compared[relation]
 
 
 @functools.cache
@@ -228,14 +232,18 @@ class _Window:
         self._precedes: Relation = "above" if self._desc else "below"
 
     def page(self, conn: Connection, limit: int, before: SortKey | None, after: SortKey | None) -> Page[str]:
+        """The page, and whether more lies beyond it either way. The events and the way on come from one
+        statement; whether anything lies back past the cursor is a second one about the cursor alone
+        (the page's nearest event is the first one past it), so the two need no shared snapshot: at
+        worst a write landing between them shows in that one link a moment early."""
         if before is not None:
             found, has_prev = self._fetch(conn, limit, self._precedes, before, backwards=True)
             found.reverse()
-            has_next = bool(found) and self._exists(conn, self._follows, _key(found[-1]))
+            has_next = bool(found) and self._exists(conn, _AT_OR[self._follows], before)
         else:
             relation = self._follows if after else None
             found, has_next = self._fetch(conn, limit, relation, after, backwards=False)
-            has_prev = bool(found and after) and self._exists(conn, self._precedes, _key(found[0]))
+            has_prev = bool(found) and after is not None and self._exists(conn, _AT_OR[self._precedes], after)
         if not found:
             return Page([])
         following = encode_cursor(_key(found[-1])) if has_next else None
@@ -259,7 +267,7 @@ class _Window:
     def _exists(self, conn: Connection, relation: Relation, cursor: SortKey) -> bool:
         """Whether any event lies beyond `cursor`: the nearest one, by the index. (`EXISTS` let
         PostgreSQL pick a sequential scan of half the table on a 1M-event timeline: docs/postgres.md.)"""
-        query = _nearest(*self._shape, relation, relation == "below", "id")
+        query = _nearest(*self._shape, relation, relation in ("below", "at_or_below"), "id")
         return bool(_driver.fetch(conn, query, {**self._params, **_cursor(cursor), "limit": 1}))
 
 
