@@ -4,7 +4,8 @@
 parameter and wraps every row; for a page of 20 events that took several times as long as SQLite took
 to answer. Here the SQL text and the parameters' bind processors (the column types' own conversions, as
 SQLAlchemy would apply them) are worked out once per statement and dialect, and rows come back as the
-driver's tuples, unconverted: callers select only columns whose raw values they can use.
+driver's tuples, unconverted: callers select only columns whose raw values they can use. Listeners of
+`before_cursor_execute` are still called (those that rewrite the statement are not supported).
 """
 
 from __future__ import annotations
@@ -52,9 +53,13 @@ def _unchanged(value: Any) -> Any:
 def fetch(conn: Connection, statement: ClauseElement, values: Mapping[str, Any]) -> list[Sequence[Any]]:
     """The rows of `statement` with `values` bound, as the driver returns them (raw column values)."""
     query = compiled(statement, conn.dialect)
+    parameters = query.parameters(values)
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(query.sql, query.parameters(values))
+        # Listeners still see the statement, as with `conn.execute` (tests, bench.plans, tracing).
+        for listener in conn.dispatch.before_cursor_execute:
+            listener(conn, cursor, query.sql, parameters, None, False)
+        cursor.execute(query.sql, parameters)
         return list(cursor.fetchall())
     finally:
         cursor.close()

@@ -17,7 +17,6 @@ from timeline.api.caching import PageCache, SeqCache
 from timeline.api.deps import Services
 from timeline.api.events import PageQuery
 from timeline.api.reads import cached_read
-from timeline.store import _driver
 
 CACHE_CONTROL = "public, max-age=2, stale-while-revalidate=30"
 
@@ -41,9 +40,8 @@ def clock(app: Litestar, client: Client) -> Clock:
 
 
 @pytest.fixture
-def queries(app: Litestar, client: Client, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every SQL statement the app's store sends from now on, through SQLAlchemy or straight to the
-    driver (`_driver.fetch`)."""
+def queries(app: Litestar, client: Client) -> Iterator[list[str]]:
+    """Every SQL statement the app's store sends from now on (`_driver.fetch` included)."""
     store = app.state.services.store
     engines = [store._engine.sync_engine, store._sqlite_reads.engine]  # SQLite reads: an engine of their own
     sent: list[str] = []
@@ -51,13 +49,6 @@ def queries(app: Litestar, client: Client, monkeypatch: pytest.MonkeyPatch) -> I
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
-    fetch = _driver.fetch
-
-    def counted_fetch(conn: Any, statement: Any, values: Any) -> Any:
-        sent.append(_driver.compiled(statement, conn.dialect).sql)
-        return fetch(conn, statement, values)
-
-    monkeypatch.setattr(_driver, "fetch", counted_fetch)
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)
     yield sent
