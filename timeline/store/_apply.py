@@ -137,8 +137,13 @@ def _insert(
     rows, revisions = [], []
     for draft, seq in zip(drafts, seqs, strict=False):
         body = _rows.content(draft, draft.published_at)
-        row = {"id": draft.id, **_origin(timeline_id, draft), **body, "revision": 1, "deleted": False}
-        rows.append({**row, "seq": seq, "doc": _rows.doc({**row, "seq": seq})})
+        doc = _rows.draft_doc(
+            draft, timeline_id=timeline_id, published_at=draft.published_at, revision=1, seq=seq
+        )
+        origin = {"timeline_id": timeline_id, "source_id": draft.source_id, "upstream_id": draft.upstream_id}
+        rows.append(
+            {"id": draft.id, **origin, **body, "revision": 1, "deleted": False, "seq": seq, "doc": doc}
+        )
         revisions.append(_revision(draft.id, 1, seq, body, now))
     _insert_many(conn, events, rows)
     _insert_many(conn, event_revisions, revisions)
@@ -155,10 +160,6 @@ def _insert_into(table: Table) -> Insert:
     return insert(table)
 
 
-def _origin(timeline_id: str, draft: EventDraft) -> dict[str, str]:
-    return {"timeline_id": timeline_id, "source_id": draft.source_id, "upstream_id": draft.upstream_id}
-
-
 def _rewrite(
     conn: Connection, timeline_id: str, rewrites: list[Rewrite], seqs: Iterator[int], now: datetime
 ) -> None:
@@ -167,9 +168,12 @@ def _rewrite(
     rows, revisions = [], []
     for (draft, revision, published_at), seq in zip(rewrites, seqs, strict=False):
         body = _rows.content(draft, published_at)
-        row = {**body, "revision": revision, "deleted": False, "seq": seq}
-        doc = _rows.doc({"id": draft.id, **_origin(timeline_id, draft), **row})
-        rows.append({"b_id": draft.id, **row, "doc": doc})
+        doc = _rows.draft_doc(
+            draft, timeline_id=timeline_id, published_at=published_at, revision=revision, seq=seq
+        )
+        rows.append(
+            {"b_id": draft.id, **body, "revision": revision, "deleted": False, "seq": seq, "doc": doc}
+        )
         revisions.append(_revision(draft.id, revision, seq, body, now))
     conn.execute(update(events).where(_BY_ID), rows)
     _insert_many(conn, event_revisions, revisions)

@@ -9,12 +9,13 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 
-from timeline.models import Event, EventDraft, LastError, Source, SourceHealth, Timeline
+from timeline.models import Event, EventDraft, LastError, Source, SourceHealth, Timeline, rfc3339
 from timeline.store.types import PollState, Revision
 
 _EVENT_FIELDS = tuple(name for name in Event.model_fields if name not in ("authors", "tags", "media"))
 _POLL_FIELDS = tuple(PollState.__dataclass_fields__)
 EVENT_COLUMNS = (*_EVENT_FIELDS, "authors", "tags", "media")  # what `event` and `doc` read of a row
+_EVENT_ORDER = tuple(Event.model_fields)
 
 
 def _json(values: Iterable[object]) -> str:
@@ -55,9 +56,18 @@ def _event(fields: Mapping[Any, Any]) -> Event:
 
 
 def doc(fields: Mapping[Any, Any]) -> str:
-    """The `doc` column: the event as the API serves it, from the values of its row (read or to be
-    written)."""
+    """The `doc` column: the event as the API serves it, from the values of its row."""
     return orjson.dumps(_event(fields).model_dump(mode="json")).decode()
+
+
+def draft_doc(draft: EventDraft, *, timeline_id: str, published_at: datetime, revision: int, seq: int) -> str:
+    """`doc` of a live event written from `draft`: what `doc` gives, at half the cost of validating an
+    `Event` (the draft is valid already, and its fields are the event's, serialized alike)."""
+    values = draft.model_dump(mode="json")
+    if published_at != draft.published_at:
+        values["published_at"] = rfc3339(published_at)
+    values.update(timeline_id=timeline_id, revision=revision, deleted=False, seq=seq)
+    return orjson.dumps({name: values[name] for name in _EVENT_ORDER}).decode()
 
 
 def revision(row: Row[Any]) -> Revision:
