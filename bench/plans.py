@@ -28,6 +28,11 @@ BIG, SMALL, SMALL_EVENTS, SOURCES = 1_000_000, 200, 1_000, 10_000
 START_MICROS = 1_762_000_000_000_000
 STEP_MICROS = 7_000_000  # an event every 7 s
 
+# A stand-in for each event's stored JSON, of about its size: plans depend on row width, not on content.
+DOC = (
+    "json_build_object('id', g, 'body_html', repeat('<p>Polls have closed in the east; counting goes on. "
+    "</p>', 10), 'body_text', repeat('Counting. ', 30), 'title', 'Update ' || g)::text"
+)
 SEED = f"""
 INSERT INTO timelines VALUES ('tl_big', 'big', 'Big', 'live', 0, 0);
 INSERT INTO timelines SELECT 'tl_s' || g, 'small-' || g, 'Small ' || g, 'live', 0, 0
@@ -40,19 +45,19 @@ INSERT INTO sources (id, timeline_id, url, adapter, created_at, status, next_pol
   FROM generate_series(1, {SOURCES}) g;
 INSERT INTO events (id, timeline_id, source_id, upstream_id, url, published_at, time_estimated, title,
                     body_html, body_text, key_event, pinned, authors, tags, media, position, content_hash,
-                    revision, deleted, seq)
+                    revision, deleted, seq, doc)
   SELECT 'ev_' || md5(g::text), 'tl_big', 'src_' || (g % 100 + 1), 'u' || g, NULL,
          {START_MICROS} + g * {STEP_MICROS}::bigint, false, 'Update ' || g,
          repeat('<p>Polls have closed in the east; counting goes on. </p>', 10), repeat('Counting. ', 30),
-         g % 25 = 0, g IN (999000, 500000), '[]', '[]', '[]', 0, md5(g::text), 1, g % 50 = 7, g
+         g % 25 = 0, g IN (999000, 500000), '[]', '[]', '[]', 0, md5(g::text), 1, g % 50 = 7, g, {DOC}
   FROM generate_series(1, {BIG}) g;
 INSERT INTO events (id, timeline_id, source_id, upstream_id, url, published_at, time_estimated, title,
                     body_html, body_text, key_event, pinned, authors, tags, media, position, content_hash,
-                    revision, deleted, seq)
+                    revision, deleted, seq, doc)
   SELECT 'ev_' || md5('s' || g), 'tl_s' || (g % {SMALL} + 1), 'src_' || (100 + g % {SMALL} + 1), 'u' || g,
          NULL, {START_MICROS} + g * {STEP_MICROS}::bigint, false, 'Update ' || g,
          repeat('<p>Polls have closed in the east; counting goes on. </p>', 10), repeat('Counting. ', 30),
-         g % 25 = 0, false, '[]', '[]', '[]', 0, md5('s' || g), 1, g % 50 = 7, {BIG} + g
+         g % 25 = 0, false, '[]', '[]', '[]', 0, md5('s' || g), 1, g % 50 = 7, {BIG} + g, {DOC}
   FROM generate_series(1, {SMALL * SMALL_EVENTS}) g;
 UPDATE timelines SET last_seq = (SELECT max(seq) FROM events WHERE events.timeline_id = timelines.id);
 UPDATE seq_counter SET last_seq = {BIG + SMALL * SMALL_EVENTS};
@@ -101,17 +106,17 @@ def calls() -> dict[str, Call]:
     cursor = _middle_cursor()
     last = BIG
     return {
-        "first page, newest first": lambda s: s.page("tl_big", limit=20),
-        "deep page, newest first (after a cursor)": lambda s: s.page("tl_big", limit=20, after=cursor),
-        "deep page, oldest first (after a cursor)": lambda s: s.page(
+        "first page, newest first": lambda s: s.page_docs("tl_big", limit=20),
+        "deep page, newest first (after a cursor)": lambda s: s.page_docs("tl_big", limit=20, after=cursor),
+        "deep page, oldest first (after a cursor)": lambda s: s.page_docs(
             "tl_big", order="asc", limit=20, after=cursor
         ),
-        "deep page of key events, newest first": lambda s: s.page(
+        "deep page of key events, newest first": lambda s: s.page_docs(
             "tl_big", limit=20, after=cursor, key_events=True
         ),
-        "pinned events": lambda s: s.pinned("tl_big"),
-        "changes since a recent seq": lambda s: s.changes("tl_big", since=last - 300, limit=500),
-        "changes since 0 (full replay, first call)": lambda s: s.changes("tl_big", since=0, limit=500),
+        "pinned events": lambda s: s.pinned_docs("tl_big"),
+        "changes since a recent seq": lambda s: s.change_docs("tl_big", since=last - 300, limit=500),
+        "changes since 0 (full replay, first call)": lambda s: s.change_docs("tl_big", since=0, limit=500),
         "last_seq of a timeline (ETag)": lambda s: s.timeline_seq("big"),
         "claim due sources (FOR UPDATE SKIP LOCKED)": lambda s: s.claim_due(
             "bench", now=datetime.now(UTC) + timedelta(seconds=30), lease_seconds=1, limit=50

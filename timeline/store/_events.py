@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, select, tuple_
 
@@ -23,6 +23,18 @@ from timeline.store.tables import PINNED, event_revisions, events, from_micros
 from timeline.store.types import ChangeDoc, Page, Revision
 
 Order = Literal["desc", "asc"]
+
+
+class PageOptions(TypedDict, total=False):
+    """The keyword arguments of `page_docs`, for `page`."""
+
+    order: Order
+    limit: int
+    before: str | None
+    after: str | None
+    key_events: bool
+    since: datetime | None
+
 
 _KEY = (events.c.published_at, events.c.position, events.c.id)
 
@@ -60,27 +72,9 @@ class EventsMixin(StoreBase):
 
         return await self._read(read, snapshot=False)  # see `_Window.page`
 
-    async def page(
-        self,
-        timeline_id: str,
-        *,
-        order: Order = "desc",
-        limit: int = 20,
-        before: str | None = None,
-        after: str | None = None,
-        key_events: bool = False,
-        since: datetime | None = None,
-    ) -> Page[Event]:
+    async def page(self, timeline_id: str, **options: Unpack[PageOptions]) -> Page[Event]:
         """`page_docs`, as models."""
-        found = await self.page_docs(
-            timeline_id,
-            order=order,
-            limit=limit,
-            before=before,
-            after=after,
-            key_events=key_events,
-            since=since,
-        )
+        found = await self.page_docs(timeline_id, **options)
         return Page([_parse(doc) for doc in found.events], found.next, found.prev)
 
     @wrap_errors
