@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -17,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from bench.api import OUT, ROOT, _free_port, _group_cpu, _machine_cpu, _stop, _wait_healthy
+from bench._cpu import group_cpu, machine_cpu, own_cpu
+from bench.api import OUT, ROOT, _free_port, _stop, _wait_healthy
 from timeline.store import Store
 
 # --- processes -----------------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ class Child:
         return line.split()[1:]
 
     def cpu(self) -> float:
-        return _group_cpu(self.pid)
+        return group_cpu(self.pid)
 
     def rss_kib(self) -> int:
         found = re.search(r"^VmRSS:\s+(\d+) kB$", Path(f"/proc/{self.pid}/status").read_text(), re.MULTILINE)
@@ -138,11 +138,6 @@ def receipts_path(loader: int) -> Path:
 # --- CPU and quiet -------------------------------------------------------------------------------------
 
 
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 @dataclass(frozen=True)
 class CpuMark:
     at: float
@@ -153,7 +148,7 @@ class CpuMark:
 
     @classmethod
     def now(cls, server: Child, load: list[Child]) -> CpuMark:
-        return cls(time.monotonic(), _machine_cpu(), server.cpu(), sum(c.cpu() for c in load), _own_cpu())
+        return cls(time.monotonic(), machine_cpu(), server.cpu(), sum(c.cpu() for c in load), own_cpu())
 
     def cores(self, start: CpuMark) -> tuple[float, float, float]:
         """Cores used since `start` by the server, the load processes and everything else."""

@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -42,6 +41,7 @@ import httpx
 import orjson
 from litestar import Litestar
 
+from bench._cpu import children_cpu, group_cpu, machine_cpu
 from bench._results import RESULTS, write_section
 from timeline.api import create_app
 from timeline.ids import SortKey, encode_cursor, event_id
@@ -335,32 +335,6 @@ def serve(kind: str, seeded: Seeded, cpu: int | None) -> Iterator[Server]:
 
 # --- CPU accounting ------------------------------------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _group_cpu(pgid: int) -> float:
-    """CPU seconds used so far by the processes of a group (the server and any worker it forked)."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:  # pgrp; utime and stime are at 11 and 12
-                ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
-
-
-def _machine_cpu() -> float:
-    """CPU seconds the machine has been busy, all cores (Linux `/proc/stat`; 0 elsewhere)."""
-    with contextlib.suppress(OSError):
-        user, nice, system, _idle, _iowait, irq, softirq, steal = Path("/proc/stat").read_text().split()[1:9]
-        return sum(map(int, (user, nice, system, irq, softirq, steal))) / CLOCK_TICKS
-    return 0.0
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # finished children: wrk, once it has exited
-    return usage.ru_utime + usage.ru_stime
-
 
 @dataclass(frozen=True)
 class CpuMark:
@@ -370,7 +344,7 @@ class CpuMark:
 
     @classmethod
     def now(cls, server: Server) -> CpuMark:
-        return cls(_machine_cpu(), _group_cpu(server.pid), _children_cpu())
+        return cls(machine_cpu(), group_cpu(server.pid), children_cpu())
 
     def others_since(self, start: CpuMark) -> float:
         """CPU seconds neither the server nor wrk used: other work on the machine disturbing a run."""
@@ -394,10 +368,10 @@ def wait_quiet(server: Server, limit: float, threshold: float = 0.1) -> None:
 
 def wait_idle(server: Server, limit: float = 300) -> None:
     """Until the server has worked off what a finished wrk left in flight (< 5 % CPU for half a second)."""
-    deadline, used = time.monotonic() + limit, _group_cpu(server.pid)
+    deadline, used = time.monotonic() + limit, group_cpu(server.pid)
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        now = _group_cpu(server.pid)
+        now = group_cpu(server.pid)
         if now - used < 0.025:
             return
         used = now

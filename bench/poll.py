@@ -34,6 +34,7 @@ from pathlib import Path
 
 import orjson
 
+from bench._cpu import machine_cpu
 from bench._results import RESULTS, write_section
 from feeds.fetch import Fetcher, FetchPolicy
 from timeline.metrics import Metrics
@@ -139,16 +140,6 @@ def _log_like_a_worker() -> None:
         logging.getLogger(name).setLevel(logging.INFO)
 
 
-def _machine_busy() -> float:
-    """CPU seconds the whole machine has spent busy since boot (Linux `/proc/stat`; 0 elsewhere)."""
-    try:
-        fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return 0.0
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 class _Meter:
     """Polls by outcome, late polls, CPU and wall time since the last `lap`."""
 
@@ -159,7 +150,7 @@ class _Meter:
     def _read(self) -> dict[str, float]:
         counts = {o: self._metrics.polls.labels(o)._value.get() for o in OUTCOMES}
         late = self._metrics.late_polls._value.get()
-        clock = {"cpu": time.process_time(), "wall": time.perf_counter(), "busy": _machine_busy()}
+        clock = {"cpu": time.process_time(), "wall": time.perf_counter(), "busy": machine_cpu()}
         return {**counts, "late": late, **clock}
 
     def total(self) -> float:

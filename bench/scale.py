@@ -53,6 +53,7 @@ from sqlalchemy import make_url
 
 from bench import api as bench_api
 from bench import poll as bench_poll
+from bench._cpu import machine_cpu
 from bench._results import RESULTS, write_section
 from timeline.hub.postgres import asyncpg_dsn
 from timeline.store import Store, migrate
@@ -136,7 +137,7 @@ def run_pollers(
             for _ in range(workers)
         ]
         print(f"  {workers} poller process(es), {seconds / 60:g} min after a warm-up…", flush=True)
-        machine = bench_api._machine_cpu()
+        machine = machine_cpu()
         for process in processes:
             process.start()
         try:
@@ -146,7 +147,7 @@ def run_pollers(
                 if process.is_alive():
                     process.terminate()
                 process.join()
-        busy = bench_api._machine_cpu() - machine
+        busy = machine_cpu() - machine
     steady = _sum([lap["steady"] for lap in laps])
     whole = max(sum(phase["wall"] for phase in lap.values()) for lap in laps)
     return {**steady, "machine": busy / whole}
