@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, cast
 from urllib.parse import unquote_plus
 
 import orjson
@@ -19,52 +18,42 @@ from timeline.api.problems import problem
 from timeline.api.reads import RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
 from timeline.api.schemas import ChangePage, EventPage
 from timeline.models import Event
-from timeline.store import Revision
+from timeline.store import Order, PageOptions, Revision
 
 MAX_SEQ = 2**63 - 1  # seqs are BIGINT
 MAX_LIMIT = 200  # events per page
-Order = Literal["desc", "asc"]
 TimelineId = Annotated[str, PathParameter(description="Timeline id or slug.")]
 EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
 SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
 
 
-@dataclass(frozen=True, slots=True)
-class PageQuery:
-    """What a page of events is asked for (see `list_events`)."""
-
-    order: Order = "desc"
-    limit: int = 20
-    before: str | None = None
-    after: str | None = None
-    key_events: bool = False
-    since: datetime | None = None
-
-    @classmethod
-    def plain(cls, query_string: bytes) -> PageQuery | None:
-        """The query of a plain page request (`order`, `limit`, one cursor, `key_events`), read without
-        Litestar; None for anything else, which the handler reads (and rejects, when it must): escapes,
-        repeats, `since`, values Litestar might read differently, out-of-range limits."""
-        query = query_string.decode("latin-1")
-        if not query:
-            return cls()
-        if "%" in query or "+" in query:
+def plain_page_query(query_string: bytes) -> PageOptions | None:
+    """The query of a plain page request (`order`, `limit`, one cursor, `key_events`), read without
+    Litestar; None for anything else, which the handler reads (and rejects, when it must): escapes,
+    repeats, `since`, values Litestar might read differently, out-of-range limits."""
+    query = query_string.decode("latin-1")
+    if not query:
+        return {}
+    if "%" in query or "+" in query:
+        return None
+    fields: dict[str, Any] = {}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name in fields or not value or name not in _PLAIN:
             return None
-        fields: dict[str, Any] = {}
-        for pair in query.split("&"):
-            name, _, value = pair.partition("=")
-            if name in fields or not value or name not in _PLAIN:
-                return None
-            fields[name] = value
-        if fields.get("order", "desc") not in ("desc", "asc") or ("before" in fields and "after" in fields):
-            return None
-        if fields.get("key_events", "false") not in ("true", "false"):
-            return None
-        limit = fields.get("limit", "20")
+        fields[name] = value
+    if fields.get("order", "desc") not in ("desc", "asc") or ("before" in fields and "after" in fields):
+        return None
+    if fields.get("key_events", "false") not in ("true", "false"):
+        return None
+    if "key_events" in fields:
+        fields["key_events"] = fields["key_events"] == "true"
+    if "limit" in fields:
+        limit = fields["limit"]
         if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
             return None
-        fields["limit"], fields["key_events"] = int(limit), fields.get("key_events") == "true"
-        return cls(**fields)
+        fields["limit"] = int(limit)
+    return cast(PageOptions, fields)
 
 
 _PLAIN = frozenset(("order", "limit", "before", "after", "key_events"))
@@ -72,21 +61,13 @@ _PLAIN = frozenset(("order", "limit", "before", "after", "key_events"))
 
 def _render_early(services: Services, scope: Scope) -> Render | None:
     """The cache front's render of a plain page request (`RENDER_EARLY`)."""
-    query = PageQuery.plain(scope["query_string"])
+    query = plain_page_query(scope["query_string"])
     return None if query is None else _render_page(services, scope, query)
 
 
-def _render_page(services: Services, scope: Scope, query: PageQuery) -> Render:
+def _render_page(services: Services, scope: Scope, query: PageOptions) -> Render:
     async def render(entry: SeqEntry) -> Rendered:
-        page = await services.store.page_docs(
-            entry.timeline_id,
-            order=query.order,
-            limit=query.limit,
-            before=query.before,
-            after=query.after,
-            key_events=query.key_events,
-            since=query.since,
-        )
+        page = await services.store.page_docs(entry.timeline_id, **query)
         body = {
             "events": [orjson.Fragment(doc) for doc in page.events],
             "pinned": await _pinned(services, entry),
@@ -138,7 +119,9 @@ class EventController(Controller):
                 parameter="before",
             )
 
-        query = PageQuery(order, limit, before, after, key_events, _utc(since))
+        query = PageOptions(
+            order=order, limit=limit, before=before, after=after, key_events=key_events, since=_utc(since)
+        )
         render = _render_page(services, request.scope, query)
         return await cached_read(request, services, timeline, render)
 

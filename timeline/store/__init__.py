@@ -7,6 +7,17 @@ upgrades the schema (what `timeline migrate` runs).
 from timeline.store._leases import Claim
 from timeline.store._migrate import migrate
 from timeline.store._store import Store
-from timeline.store.types import ApplyResult, ChangeDoc, Page, PollState, Revision
+from timeline.store.types import ApplyResult, ChangeDoc, Order, Page, PageOptions, PollState, Revision
 
-__all__ = ["ApplyResult", "ChangeDoc", "Claim", "Page", "PollState", "Revision", "Store", "migrate"]
+__all__ = [
+    "ApplyResult",
+    "ChangeDoc",
+    "Claim",
+    "Order",
+    "Page",
+    "PageOptions",
+    "PollState",
+    "Revision",
+    "Store",
+    "migrate",
+]

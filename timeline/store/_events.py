@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal, Unpack
 
 from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, select, tuple_
 
@@ -20,21 +20,7 @@ from timeline.models import Change, Event
 from timeline.store import _driver, _rows
 from timeline.store._base import StoreBase, timeline_must_exist, wrap_errors
 from timeline.store.tables import PINNED, event_revisions, events, from_micros
-from timeline.store.types import ChangeDoc, Page, Revision
-
-Order = Literal["desc", "asc"]
-
-
-class PageOptions(TypedDict, total=False):
-    """The keyword arguments of `page_docs`, for `page`."""
-
-    order: Order
-    limit: int
-    before: str | None
-    after: str | None
-    key_events: bool
-    since: datetime | None
-
+from timeline.store.types import ChangeDoc, Order, Page, PageOptions, Revision
 
 _KEY = (events.c.published_at, events.c.position, events.c.id)
 

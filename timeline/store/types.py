@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, NamedTuple, TypeVar
+from typing import Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 from pydantic import Field
 
 from timeline.models import Event, SourceStatus, UTCDateTime
 
-__all__ = ["ApplyResult", "ChangeDoc", "Page", "PollState", "Revision"]
+__all__ = ["ApplyResult", "ChangeDoc", "Order", "Page", "PageOptions", "PollState", "Revision"]
+
+Order = Literal["desc", "asc"]  # of a page: `desc` is newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,17 @@ class ApplyResult:
 
 
 T = TypeVar("T")
+
+
+class PageOptions(TypedDict, total=False):
+    """What `Store.page_docs` (and `page`) take besides the timeline; what is left out takes its default."""
+
+    order: Order
+    limit: int
+    before: str | None
+    after: str | None
+    key_events: bool
+    since: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ import pytest
 from timeline.errors import EventNotFoundError, InvalidCursorError, TimelineNotFoundError
 from timeline.ids import SortKey
 from timeline.models import Event, EventDraft, Source, Timeline
-from timeline.store import Store
-from timeline.store._events import Order
+from timeline.store import Order, Store
 
 from .drafts import T0, draft, minutes
 
