@@ -82,6 +82,9 @@ class _Threads:
     def _on_own_connection(self, work: Callable[[Connection], R], snapshot: bool) -> R:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
+            if conn is not None:  # broken: closed with the threads no longer
+                self._opened.remove(conn)
+                conn.close()
             conn = self._local.conn = self.engine.connect()
             self._opened.append(conn)
         if snapshot:
