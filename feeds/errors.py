@@ -12,7 +12,9 @@
     │   └── InvalidURLError          (not an http(s) URL)
     └── ParseError
         ├── FormatNotDetectedError
-        └── InvalidDocumentError
+        ├── InvalidDocumentError
+        ├── ParseTimeoutError        (parsing ran past its time budget)
+        └── ParseTooLargeError       (parsing needed more memory than allowed)
 
 Every error carries the `url` it concerns (when known) and a stable machine `kind`, which the service uses
 as the problem+json `type` and as a source's `last_error.kind`. Messages are for humans: they say what
@@ -84,3 +86,11 @@ class FormatNotDetectedError(ParseError):
 
 class InvalidDocumentError(ParseError):
     kind = "parse.invalid"
+
+
+class ParseTimeoutError(ParseError):
+    kind = "parse.timeout"
+
+
+class ParseTooLargeError(ParseError):
+    kind = "parse.too_large"
