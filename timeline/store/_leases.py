@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from timeline.errors import SourceNotFoundError
 from timeline.models import Source
 from timeline.store import _rows
 from timeline.store._base import StoreBase, wrap_errors
@@ -64,6 +65,24 @@ class LeasesMixin(StoreBase):
                 select(sources).where(sources.c.id.in_(ids)).order_by(sources.c.next_poll_at)
             )
             return [Claim(_rows.source(row), _rows.poll_state(row), until) for row in rows]
+
+    @wrap_errors
+    async def claim_source(
+        self, source_id: str, owner: str, *, now: datetime, lease_seconds: float
+    ) -> Claim | None:
+        """Lease one source now, due or not ("poll now"); None while another poller holds it.
+        Raises `SourceNotFoundError`."""
+        until = now + timedelta(seconds=lease_seconds)
+        free = or_(
+            sources.c.lease_until.is_(None), sources.c.lease_until < now, sources.c.lease_owner == owner
+        )
+        lease = {"lease_owner": owner, "lease_until": until}
+        async with self._writing() as conn:
+            claimed = await conn.execute(update(sources).where(sources.c.id == source_id, free).values(lease))
+            row = (await conn.execute(select(sources).where(sources.c.id == source_id))).one_or_none()
+        if row is None:
+            raise SourceNotFoundError(source_id)
+        return Claim(_rows.source(row), _rows.poll_state(row), until) if claimed.rowcount else None
 
     @wrap_errors
     async def finish_polls(

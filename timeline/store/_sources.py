@@ -23,9 +23,16 @@ from timeline.store.types import ApplyResult, PollState
 class SourcesMixin(StoreBase):
     @wrap_errors
     async def add_source(
-        self, timeline_id: str, url: str, adapter: str, *, now: datetime | None = None
+        self,
+        timeline_id: str,
+        url: str,
+        adapter: str,
+        *,
+        now: datetime | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> Source:
-        """Attach a source, due for its first poll now.
+        """Attach a source, due for its first poll now; or, with `lease=(owner, until)`, leased to `owner`,
+        who polls it first (no poller can claim it before).
 
         Raises `TimelineNotFoundError`, and `ConflictError` when the timeline already has this URL.
         """
@@ -37,7 +44,8 @@ class SourcesMixin(StoreBase):
             "adapter": adapter,
             "created_at": created,
         }
-        state = _rows.poll_values(PollState(next_poll_at=created))
+        owner, until = lease or (None, None)
+        state = _rows.poll_values(PollState(next_poll_at=created, lease_owner=owner, lease_until=until))
         try:
             async with self._writing() as conn:
                 await require_timeline(conn, timeline_id)
