@@ -70,12 +70,10 @@ class LeasesMixin(StoreBase):
     async def claim_source(
         self, source_id: str, owner: str, *, now: datetime, lease_seconds: float
     ) -> Claim | None:
-        """Lease one source now, due or not ("poll now"); None while another poller holds it.
+        """Lease one source now, due or not ("poll now"); None while a poll holds it.
         Raises `SourceNotFoundError`."""
         until = now + timedelta(seconds=lease_seconds)
-        free = or_(
-            sources.c.lease_until.is_(None), sources.c.lease_until < now, sources.c.lease_owner == owner
-        )
+        free = or_(sources.c.lease_until.is_(None), sources.c.lease_until < now)
         lease = {"lease_owner": owner, "lease_until": until}
         async with self._writing() as conn:
             claimed = await conn.execute(update(sources).where(sources.c.id == source_id, free).values(lease))
