@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 import tempfile
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -19,24 +19,25 @@ import click
 import orjson
 import uvicorn
 from litestar import Litestar
+from pydantic import ValidationError
 
-from feeds.adapters import NAMES, parse
+from feeds.adapters import NAMES
 from feeds.errors import FetchError, ParseError
-from feeds.fetch import Fetcher
-from feeds.types import ParsedSnapshot
+from feeds.fetch import FetchResult
 from timeline.api import create_app
 from timeline.api.stream import tune_gc
 from timeline.errors import StorageError, TimelineError
 from timeline.keys import key_file, load_or_create_key
+from timeline.logs import configure_logging
 from timeline.metrics import Metrics
 from timeline.models import EventDraft
-from timeline.normalize import normalize
-from timeline.settings import Settings, get_settings
+from timeline.poller.parsing import Parsed, ParserCrashedError
+from timeline.settings import Settings, explain, get_settings
 from timeline.store import Store, migrate
 from timeline.store.engine import display_url
 from timeline.web import web_routes
 from timeline.web.demo import DemoUpstream, Replay, host_page, load_script
-from timeline.wiring import fetch_policy, ingestor, make_hub, open_store, wait_for_database
+from timeline.wiring import make_hub, open_store, polling, reader, wait_for_database
 
 T = TypeVar("T")
 
@@ -53,23 +54,25 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-async def _read(location: str, settings: Settings) -> tuple[bytes, str, str | None]:
-    """The bytes behind SOURCE (a URL, a file, or `-` for stdin), its base URL and content type."""
+def _is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def _local(location: str) -> FetchResult:
+    """SOURCE that is a file or `-` (stdin), as if fetched: what the poll pipeline reads."""
     if location == "-":
-        return sys.stdin.buffer.read(), "", None
-    if location.startswith(("http://", "https://")):
-        async with Fetcher(fetch_policy(settings)) as fetcher:
-            result = await fetcher.fetch(location)
-        return result.body, result.final_url, result.content_type
-    path = Path(location)
-    if not path.is_file():
-        _fail(f"{location}: no such file; SOURCE is a URL, a file path or - for stdin", EXIT_PARSE)
-    return path.read_bytes(), _canonical(location), None
+        body, base_url = sys.stdin.buffer.read(), ""
+    else:
+        path = Path(location)
+        if not path.is_file():
+            _fail(f"{location}: no such file; SOURCE is a URL, a file path or - for stdin", EXIT_PARSE)
+        body, base_url = path.read_bytes(), _canonical(location)
+    return FetchResult(base_url, base_url, 200, body, None, None, None, None, None, False)
 
 
 def _canonical(location: str) -> str:
     """SOURCE as it is recorded: URLs as given, files as absolute `file:` URIs."""
-    if location == "-" or location.startswith(("http://", "https://")):
+    if location == "-" or _is_url(location):
         return location
     return Path(location).resolve().as_uri()
 
@@ -79,40 +82,48 @@ def _local_source_id(location: str) -> str:
     return "src_local_" + hashlib.blake2b(location.encode(), digest_size=6).hexdigest()
 
 
-async def _snapshot(location: str, adapter: str, settings: Settings) -> ParsedSnapshot:
+@contextlib.contextmanager
+def _exits(location: str) -> Iterator[None]:
+    """A poll's errors as the command's exit codes and one line on stderr."""
     try:
-        body, base_url, content_type = await _read(location, settings)
-        return parse(body, base_url, adapter=adapter, content_type=content_type)
+        yield
     except FetchError as exc:
         _fail(exc.message, EXIT_FETCH)
     except ParseError as exc:
         _fail(f"{location}: {exc.message}", EXIT_PARSE)
+    except ParserCrashedError as exc:
+        _fail(f"{location}: {exc.message}\n{exc.details}", 1)
 
 
-def _summary(drafts: list[EventDraft], snapshot: ParsedSnapshot) -> str:
+async def _parsed(location: str, adapter: str, settings: Settings) -> Parsed:
+    """SOURCE read as a poll reads it (robots.txt, then parsing in a worker process), without a store."""
+    source_id = _local_source_id(_canonical(location))
+    async with reader(settings, workers=1) as read:
+        with _exits(location):
+            fetched = await read.fetch(location) if _is_url(location) else _local(location)
+            return await read.parse(fetched, source_id=source_id, adapter=adapter, now=datetime.now(UTC))
+
+
+def _summary(drafts: list[EventDraft], parsed: Parsed) -> str:
     keys = sum(d.key_event for d in drafts)
     pinned = sum(d.pinned for d in drafts)
     noun = "event" if len(drafts) == 1 else "events"
-    return f"{len(drafts)} {noun} ({keys} key, {pinned} pinned) from {snapshot.adapter}"
+    return f"{len(drafts)} {noun} ({keys} key, {pinned} pinned) from {parsed.adapter}"
 
 
-def _warn(snapshot: ParsedSnapshot) -> None:
-    for warning in snapshot.warnings:
+def _warn(parsed: Parsed) -> None:
+    for warning in parsed.warnings:
         click.echo(f"warning: {warning}", err=True)
 
 
 @click.group()
 def main() -> None:
     """Turn live blogs into clean, ordered, live event timelines."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # One-shot commands report fetch failures themselves; the fetcher's own line would say it twice.
-    logging.getLogger("feeds.fetch").setLevel(logging.ERROR)
-
-
-def _log_polls() -> None:
-    """Long-running processes log one line per fetch and per poll."""
-    for name in ("feeds.fetch", "timeline"):
-        logging.getLogger(name).setLevel(logging.INFO)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        _fail(explain(exc), 1)
+    configure_logging(settings)
 
 
 adapter_option = click.option(
@@ -128,14 +139,13 @@ def poll(source: str, adapter: str) -> None:
 
     SOURCE is a URL, a local file path, or - for standard input.
     """
-    snapshot = _run(_snapshot(source, adapter, get_settings()))
-    drafts = normalize(snapshot, source_id=_local_source_id(_canonical(source)), now=datetime.now(UTC))
+    parsed = _run(_parsed(source, adapter, get_settings()))
     out = sys.stdout.buffer
-    for draft in drafts:
+    for draft in parsed.drafts:
         out.write(orjson.dumps(draft.model_dump(mode="json", exclude={"content_hash"})) + b"\n")
     out.flush()
-    _warn(snapshot)
-    click.echo(_summary(drafts, snapshot), err=True)
+    _warn(parsed)
+    click.echo(_summary(parsed.drafts, parsed), err=True)
 
 
 @main.command("migrate")
@@ -147,14 +157,17 @@ def migrate_command() -> None:
 
 
 async def _ingest(location: str, timeline: str, adapter: str, settings: Settings) -> str:
-    snapshot = await _snapshot(location, adapter, settings)
+    """One poll of SOURCE into the database, as the scheduler would poll it (a file or stdin is read
+    instead of fetched); the poll's line on stderr says what it found and why it failed, if it did."""
+    logging.getLogger("timeline.poller").setLevel(logging.INFO)
+    fetched = None if _is_url(location) else _local(location)
     async with (
         await Store.open(settings.database_url, migrate=True) as store,
-        ingestor(settings)(store) as ingest,
+        polling(settings)(store) as pipeline,
     ):
-        source = await store.ensure_source(timeline, _canonical(location), adapter, title=snapshot.title)
-        result = await ingest.apply(source, snapshot)
-    _warn(snapshot)
+        source = await store.ensure_source(timeline, _canonical(location), adapter)
+        with _exits(location):
+            result = await pipeline.poll_now(source.id, fetched=fetched)
     return f"new={result.new} updated={result.updated} deleted={result.deleted}"
 
 
@@ -190,12 +203,11 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
     host, port = host or settings.host, port or settings.port
     metrics, hub = Metrics(), make_hub(settings)
     tune_gc()
-    factory = ingestor(settings, hub=hub, metrics=metrics, poll=poll)
-    app = create_app(settings, ingest=factory, hub=hub, metrics=metrics, migrate=migrate, pages=web_routes())
+    factory = polling(settings, hub=hub, metrics=metrics, poll=poll)
+    app = create_app(settings, polling=factory, hub=hub, metrics=metrics, migrate=migrate, pages=web_routes())
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
     )
-    _log_polls()
     config = uvicorn.Config(
         app,
         host=host,
@@ -205,6 +217,8 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
         server_header=False,
         timeout_graceful_shutdown=5,
     )
+    # Once uvicorn.Config has installed uvicorn's own log handlers, which this replaces with ours.
+    configure_logging(settings, long_running=True)
     _run_uvicorn(config, app)
 
 
@@ -252,7 +266,7 @@ def api(host: str | None, port: int | None) -> None:
 @main.command()
 def worker() -> None:
     """Run pollers only: claim due sources and poll them until stopped (SIGINT/SIGTERM)."""
-    _log_polls()
+    configure_logging(get_settings(), long_running=True)
     _run(_work(get_settings()))
 
 
@@ -277,7 +291,7 @@ async def _work(settings: Settings) -> None:
     hub = make_hub(settings)
     click.echo(f"Polling sources in {display_url(settings.database_url)}; stop with Ctrl-C.", err=True)
     try:
-        async with store, ingestor(settings, hub=hub, poll=True)(store):
+        async with store, polling(settings, hub=hub, poll=True)(store):
             await stop.wait()
     finally:
         await hub.close()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Metric, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from timeline.logs import dropped_records
 
 CONTENT_TYPE = "text/plain; version=0.0.4"  # Litestar adds the charset to text/* types
 
@@ -53,6 +59,7 @@ class Metrics:
         )
 
         self.sse_clients = Gauge("timeline_sse_clients", "Open SSE streams.", registry=self.registry)
+        self.registry.register(_LogRecordsDropped())
 
     def count_changes(self, new: int, updated: int, deleted: int) -> None:
         for kind, count in (("new", new), ("updated", updated), ("deleted", deleted)):
@@ -61,3 +68,14 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _LogRecordsDropped(Collector):
+    """Counted by the process's logging (`timeline.logs`), which every registry in it reports."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "timeline_log_records_dropped",
+            "Log records dropped because the log output was blocked and its queue full.",
+            value=dropped_records(),
+        )

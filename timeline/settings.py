@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A CSP source expression: a keyword, `*`, a scheme, or [scheme://]host[:port][/path] (no `;` or `,`).
 _FRAME_SOURCE = re.compile(
     r"'self'|'none'|\*|[a-z][a-z0-9+.-]*:|([a-z][a-z0-9+.-]*://)?[\w*.-]+(:(\d+|\*))?(/[\w./~-]*)?", re.I
 )
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
 
 
 class Settings(BaseSettings):
@@ -50,6 +54,19 @@ class Settings(BaseSettings):
     poll_concurrency: int = Field(50, ge=1, description="Concurrent polls per poller process.")
     poll_lease_seconds: float = Field(120.0, gt=0, description="How long a claimed source stays leased.")
     respect_robots: bool = Field(True, description="Obey robots.txt; turn off only for sources you own.")
+    delete_confirm_polls: int = Field(
+        3, ge=1, description="Polls in a row (over 2 min at least) that must confirm a held mass deletion."
+    )
+    flap_window: float = Field(
+        600.0, ge=0, description="Seconds after an edit during which a return to a recent version is ignored."
+    )
+    parse_workers: int | None = Field(
+        None, ge=1, description="Processes that parse fetched documents; default: one per core."
+    )
+    parse_timeout: float = Field(10.0, gt=0, description="Seconds one document may take to parse.")
+    parse_memory_mb: int = Field(
+        512, ge=16, description="Memory (MB) a parse worker may take on top of what it holds when idle."
+    )
     hub: Literal["memory", "postgres"] = Field(
         "memory", description="How processes learn of changes: `memory` (one process) or `postgres` (NOTIFY)."
     )
@@ -67,6 +84,15 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    log_level: LogLevel | None = Field(
+        None,
+        description="Level of the service's own log lines; unset: INFO for `serve`, `api`, `worker` and "
+        "`demo`, WARNING for one-shot commands.",
+    )
+    log_format: Literal["text", "json"] = Field("text", description="`text` lines or one JSON object a line.")
+    log_queue: int = Field(
+        10_000, ge=1, description="Log records a long-running process holds while its output is blocked."
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -89,9 +115,35 @@ class Settings(BaseSettings):
             )
         return " ".join(sources)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"TIMELINE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+        return value.strip().upper()
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        if not isinstance(value, str) or value.strip().lower() not in ("text", "json"):
+            raise ValueError(f"TIMELINE_LOG_FORMAT must be text or json, not {value!r}")
+        return value.strip().lower()
+
     @property
     def api_key_list(self) -> tuple[str, ...]:
         return tuple(key.strip() for key in self.api_keys.split(",") if key.strip())
+
+
+def explain(error: ValidationError) -> str:
+    """What is wrong with the environment, naming each variable as the operator sets it."""
+    problems = []
+    for problem in error.errors():
+        variable = "TIMELINE_" + "_".join(str(part) for part in problem["loc"]).upper()
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(message if message.startswith(variable) else f"{variable}: {message}")
+    return "; ".join(problems)
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
-"""The composition root's parts: settings become a fetch policy, an ingestor and, where wanted, pollers.
+"""The composition root's parts: settings become a fetch policy, a poll pipeline and, where wanted,
+pollers.
 
-Only here (and in `timeline.cli`) do the API and the poller meet: the API receives an `ingest` factory
+Only here (and in `timeline.cli`) do the API and the poller meet: the API receives a `polling` factory
 and never imports the fetcher.
 """
 
@@ -17,7 +18,8 @@ from timeline.hub import Hub
 from timeline.hub.memory import MemoryHub
 from timeline.hub.postgres import PostgresHub
 from timeline.metrics import Metrics
-from timeline.poller import Ingestor
+from timeline.poller import ParseLimits, ParsePool, Pipeline, Reader
+from timeline.poller.parsing import default_workers
 from timeline.poller.robots import Robots
 from timeline.poller.schedule import ScheduleSettings
 from timeline.poller.scheduler import Poller, PollerSettings
@@ -25,7 +27,7 @@ from timeline.settings import Settings
 from timeline.store import Store
 from timeline.store.engine import Pool, display_url
 
-IngestFactory = Callable[[Store], AbstractAsyncContextManager[Ingestor]]
+PollingFactory = Callable[[Store], AbstractAsyncContextManager[Pipeline]]
 
 RETRY_EVERY = 2.0  # seconds between attempts to reach the database at start
 
@@ -41,14 +43,17 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def poller_settings(settings: Settings) -> PollerSettings:
-    schedule = ScheduleSettings(
+def schedule_settings(settings: Settings) -> ScheduleSettings:
+    return ScheduleSettings(
         base_interval=settings.poll_interval,
         min_interval=settings.poll_min_interval,
         max_interval=settings.poll_max_interval,
     )
+
+
+def poller_settings(settings: Settings) -> PollerSettings:
     return PollerSettings(
-        schedule=schedule,
+        schedule=schedule_settings(settings),
         concurrency=settings.poll_concurrency,
         per_host=settings.poll_per_host,
         lease_seconds=settings.poll_lease_seconds,
@@ -62,28 +67,48 @@ def make_hub(settings: Settings) -> Hub:
     return MemoryHub()
 
 
-def ingestor(
-    settings: Settings, *, hub: Hub | None = None, metrics: Metrics | None = None, poll: bool = False
-) -> IngestFactory:
-    """A factory of the `Ingestor` over a store; with `poll=True` pollers run while it is open."""
+def parse_pool(settings: Settings, workers: int | None = None) -> ParsePool:
+    """The worker processes that parse fetched documents (`TIMELINE_PARSE_*`)."""
+    limits = ParseLimits(timeout=settings.parse_timeout, memory_mb=settings.parse_memory_mb)
+    return ParsePool(workers or settings.parse_workers or default_workers(), limits)
+
+
+@asynccontextmanager
+async def reader(settings: Settings, *, workers: int | None = None) -> AsyncIterator[Reader]:
+    """Fetching (robots.txt as configured) and parsing in worker processes, closed on exit."""
     policy = fetch_policy(settings)
+    async with Fetcher(policy) as fetcher, parse_pool(settings, workers) as pool:
+        robots = Robots(fetcher, policy.user_agent) if settings.respect_robots else None
+        yield Reader(fetcher, pool, robots=robots)
+
+
+def polling(
+    settings: Settings, *, hub: Hub | None = None, metrics: Metrics | None = None, poll: bool = False
+) -> PollingFactory:
+    """A factory of the poll `Pipeline` over a store; with `poll=True` pollers run while it is open."""
 
     @asynccontextmanager
-    async def open_ingestor(store: Store) -> AsyncIterator[Ingestor]:
-        async with Fetcher(policy) as fetcher:
-            robots = Robots(fetcher, policy.user_agent) if settings.respect_robots else None
-            ingest = Ingestor(store, fetcher, robots=robots, hub=hub)
+    async def open_pipeline(store: Store) -> AsyncIterator[Pipeline]:
+        async with reader(settings) as read:
+            pipeline = Pipeline(
+                store,
+                read,
+                hub=hub,
+                metrics=metrics,
+                schedule=schedule_settings(settings),
+                lease_seconds=settings.poll_lease_seconds,
+            )
             if not poll:
-                yield ingest
+                yield pipeline
                 return
-            poller = Poller(store, ingest, poller_settings(settings), metrics=metrics)
+            poller = Poller(store, pipeline, poller_settings(settings), metrics=metrics)
             poller.start()
             try:
-                yield ingest
+                yield pipeline
             finally:
                 await poller.stop()
 
-    return open_ingestor
+    return open_pipeline
 
 
 async def open_store(settings: Settings, say: Callable[[str], None]) -> Store:

@@ -1,4 +1,4 @@
-"""The Litestar application: `create_app(settings, ingest=…)`."""
+"""The Litestar application: `create_app(settings, polling=…)`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from timeline.api.caching import SeqCache
-from timeline.api.deps import Services, SourceIngest, provide_services
+from timeline.api.deps import Services, SourcePolling, provide_services
 from timeline.api.events import EventController
 from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
@@ -30,19 +30,19 @@ from timeline.settings import Settings
 from timeline.store import Store
 from timeline.store.engine import Pool
 
-IngestFactory = Callable[[Store], AbstractAsyncContextManager[SourceIngest]]
+PollingFactory = Callable[[Store], AbstractAsyncContextManager[SourcePolling]]
 
 
 def create_app(
     settings: Settings,
     *,
-    ingest: IngestFactory,
+    polling: PollingFactory,
     hub: Hub | None = None,
     metrics: Metrics | None = None,
     migrate: bool = False,
     pages: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
-    """The API over the database of `settings`; `ingest` gives it a way to fetch sources (from the CLI).
+    """The API over the database of `settings`; `polling` gives it a way to poll sources (from the CLI).
 
     `hub` and `metrics` may be shared with pollers running in the same process; `migrate=True`
     upgrades the schema on start (the one-command `timeline serve`). `pages` are more routes served
@@ -56,14 +56,14 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with (
             await Store.open(settings.database_url, migrate=migrate, pool=Pool.of(settings)) as store,
-            ingest(store) as ingestor,
+            polling(store) as pipeline,
         ):
             seqs = SeqCache(store.timeline_seq)
             fanout = Fanout(store, seqs, queue_bound=settings.stream_queue)
             app.state.services = Services(
                 settings=settings,
                 store=store,
-                ingest=ingestor,
+                polling=pipeline,
                 hub=app_hub,
                 metrics=app_metrics,
                 seqs=seqs,

@@ -11,7 +11,6 @@ from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
-from feeds.types import ParsedSnapshot
 from timeline.api.caching import PageCache, SeqCache
 from timeline.api.fanout import Fanout
 from timeline.hub import Hub
@@ -21,21 +20,20 @@ from timeline.settings import Settings
 from timeline.store import ApplyResult, Store
 
 
-class SourceIngest(Protocol):
-    """Fetching for the API, injected by the composition root so the API never imports the fetcher."""
+class SourcePolling(Protocol):
+    """Polling for the API (the poll pipeline), injected by the composition root so the API never
+    imports the fetcher. Both raise the poll's error (`FeedsError`…) when it fails."""
 
-    async def snapshot(self, url: str, adapter: str = "auto") -> ParsedSnapshot: ...
+    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult]: ...
 
-    async def apply(self, source: Source, snapshot: ParsedSnapshot) -> ApplyResult: ...
-
-    async def poll(self, source: Source) -> ApplyResult: ...
+    async def poll_now(self, source_id: str) -> ApplyResult: ...
 
 
 @dataclass
 class Services:
     settings: Settings
     store: Store
-    ingest: SourceIngest
+    polling: SourcePolling
     hub: Hub
     metrics: Metrics
     seqs: SeqCache

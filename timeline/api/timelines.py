@@ -93,7 +93,7 @@ class TimelineController(Controller):
 
     @post(
         "/{timeline:str}/sources",
-        summary="Attach a source: it is fetched and parsed first, then polled into the timeline",
+        summary="Attach a source and poll it first; a source whose first poll fails is not kept",
         status_code=HTTP_201_CREATED,
         guards=GUARDS,
         security=BEARER,
@@ -103,9 +103,7 @@ class TimelineController(Controller):
         self, services: NamedDependency[Services], timeline: TimelineId, data: JSONBody[SourceCreate]
     ) -> SourceCreated:
         found = await services.store.get_timeline(timeline)
-        snapshot = await services.ingest.snapshot(str(data.url), data.adapter)
-        source = await services.store.add_source(found.id, str(data.url), data.adapter)
-        result = await services.ingest.apply(source, snapshot)
+        source, result = await services.polling.attach(found.id, str(data.url), data.adapter)
         services.wrote(result)
         return SourceCreated(
             id=source.id,
@@ -133,7 +131,7 @@ class TimelineController(Controller):
 
     @post(
         "/{timeline:str}/sources/{source_id:str}/poll",
-        summary="Poll a source now",
+        summary="Poll a source now, as its schedule would; its health and next poll are updated",
         status_code=200,
         guards=GUARDS,
         security=BEARER,
@@ -142,7 +140,7 @@ class TimelineController(Controller):
     async def poll_source(
         self, services: NamedDependency[Services], timeline: TimelineId, source_id: SourceId
     ) -> ChangeCounts:
-        result = await services.ingest.poll(await _source_of(services, timeline, source_id))
+        result = await services.polling.poll_now((await _source_of(services, timeline, source_id)).id)
         services.wrote(result)
         return _counts(result)
 

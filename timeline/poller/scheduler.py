@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import secrets
-import socket
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -25,8 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from feeds.errors import FeedsError, HTTPStatusError
 from feeds.fetch import FetchResult
 from timeline.metrics import Metrics
-from timeline.poller.ingest import Ingestor
-from timeline.poller.poll import PollReport, conclude, fetch_claimed, log_report
+from timeline.poller.poll import Pipeline
 from timeline.poller.schedule import ScheduleSettings, late_by
 from timeline.poller.writeback import StateWriter
 from timeline.store import Claim, Store
@@ -78,19 +74,17 @@ class Poller:
     def __init__(
         self,
         store: Store,
-        ingestor: Ingestor,
+        pipeline: Pipeline,
         settings: PollerSettings,
         *,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        rng: random.Random | None = None,
     ) -> None:
         self._store = store
-        self._ingestor = ingestor
+        self._pipeline = pipeline
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
-        self._rng = rng or random.Random()
         self._hosts = HostGate(settings.per_host)
         self._running: set[asyncio.Task[None]] = set()
         self._scheduler: AsyncIOScheduler | None = None
@@ -99,7 +93,7 @@ class Poller:
         self._stopping = False
         self._more_due = False
         self._refill = max(1, settings.concurrency // 4)
-        self.owner = f"{socket.gethostname()}:{secrets.token_hex(4)}"
+        self.owner = pipeline.owner
         self._states = StateWriter(store, self.owner, linger=settings.save_every)
 
     def start(self) -> None:
@@ -189,20 +183,10 @@ class Poller:
                     return
                 started = time.perf_counter()
                 self._count_late(claim)
-                fetched = await fetch_claimed(self._ingestor, claim)
+                fetched = await self._pipeline.fetch(claim)
                 self._back_off(host, fetched)  # before the slot goes to the next poll of this host
-            report = await conclude(
-                self._ingestor,
-                claim,
-                fetched,
-                started=started,
-                now=self._clock(),
-                settings=self._settings.schedule,
-                rng=self._rng,
-            )
+            report = await self._pipeline.conclude(claim, fetched, started=started)
             self._states.put(claim.source.id, report.state, moved_to=report.moved_to)
-            log_report(report)
-            self._count(report)
         except Exception:  # a bug, not an upstream's fault: log it and let the lease expire
             log.critical("poll of %s crashed", claim.source.id, exc_info=True)
 
@@ -218,16 +202,6 @@ class Poller:
         """The host asked us to wait: keep the source's state, due when the host is free again."""
         state = replace(claim.state, next_poll_at=until, lease_owner=None, lease_until=None)
         self._states.put(claim.source.id, state)
-
-    def _count(self, report: PollReport) -> None:
-        if self._metrics is None:
-            return
-        self._metrics.polls.labels(report.outcome.kind).inc()
-        self._metrics.fetch_latency.observe(report.duration)
-        self._metrics.bytes_fetched.inc(report.bytes)
-        if report.applied is not None:
-            applied = report.applied
-            self._metrics.count_changes(applied.new, applied.updated, applied.deleted)
 
     def _count_late(self, claim: Claim) -> None:
         if self._metrics is not None and late_by(claim.state, self._clock()) > 2.0:

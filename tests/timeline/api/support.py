@@ -18,10 +18,10 @@ from litestar import Litestar
 
 from tests.upstream import Request, Route, respond
 from timeline.api import create_app
-from timeline.api.app import IngestFactory
+from timeline.api.app import PollingFactory
 from timeline.settings import Settings
 from timeline.web import web_routes
-from timeline.wiring import ingestor
+from timeline.wiring import polling as polling_of
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -43,9 +43,9 @@ def environment(database: Path, **extra: str) -> dict[str, str]:
     return {**kept, "TIMELINE_DATABASE_URL": f"sqlite+aiosqlite:///{database}", **extra}
 
 
-def build_app(settings: Settings, ingest: IngestFactory | None = None) -> Litestar:
-    """The app as `timeline api` builds it (the CLI's own ingest factory), migrating a new database."""
-    return create_app(settings, ingest=ingest or ingestor(settings), migrate=True, pages=web_routes())
+def build_app(settings: Settings, polling: PollingFactory | None = None) -> Litestar:
+    """The app as `timeline api` builds it (the CLI's own poll pipeline), migrating a new database."""
+    return create_app(settings, polling=polling or polling_of(settings), migrate=True, pages=web_routes())
 
 
 @asynccontextmanager

@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from litestar.exceptions import LitestarDeprecationWarning
 
-from feeds.types import ParsedSnapshot
 from tests.timeline.api.conftest import Client
 from tests.timeline.api.support import AUTH, PROBLEM, asgi_client, assert_problem, build_app, running
 from timeline.api import create_app
 from timeline.models import Source
 from timeline.settings import Settings
 from timeline.store import ApplyResult, Store
-from timeline.wiring import ingestor
+from timeline.wiring import polling
 
 
 async def test_healthz_and_readyz(client: Client) -> None:
@@ -129,15 +128,12 @@ async def test_a_bad_update_names_the_field(client: Client, timeline: dict[str, 
 
 
 class Exploding:
-    """An ingest that fails the way only a bug can: nothing real raises a bare RuntimeError on request."""
+    """Polling that fails the way only a bug can: nothing real raises a bare RuntimeError on request."""
 
-    async def snapshot(self, url: str, adapter: str = "auto") -> ParsedSnapshot:
+    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult]:
         raise RuntimeError("secret internals: password=hunter2")
 
-    async def apply(self, source: Source, snapshot: ParsedSnapshot) -> ApplyResult:
-        raise AssertionError("unreachable")
-
-    async def poll(self, source: Source) -> ApplyResult:
+    async def poll_now(self, source_id: str) -> ApplyResult:
         raise AssertionError("unreachable")
 
 
@@ -149,7 +145,7 @@ async def exploding(_store: Store) -> AsyncIterator[Exploding]:
 async def test_an_unexpected_error_is_logged_with_its_trace_and_shown_without(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = build_app(settings, ingest=exploding)
+    app = build_app(settings, polling=exploding)
     async with running(app), asgi_client(app) as http:
         await http.post("/api/v1/timelines", json={"title": "Oops"}, headers=AUTH)
         with caplog.at_level(logging.ERROR, logger="timeline.api"):
@@ -170,4 +166,4 @@ async def test_an_unexpected_error_is_logged_with_its_trace_and_shown_without(
 def test_the_app_builds_without_deprecation_warnings(settings: Settings) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", LitestarDeprecationWarning)
-        create_app(settings, ingest=ingestor(settings))
+        create_app(settings, polling=polling(settings))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import event
 
 from feeds.fetch import Fetcher, FetchPolicy, FetchResult
-from feeds.types import ParsedSnapshot
 from tests.timeline.store.conftest import db_url as db_url  # re-exported fixture: SQLite file or PostgreSQL
 from tests.upstream import Route, Upstream
 from timeline.models import Event, Source, Timeline
-from timeline.poller import Ingestor
+from timeline.poller import ParsePool, Pipeline, Reader
+from timeline.poller.parsing import Parsed
 from timeline.poller.robots import Robots
 from timeline.poller.schedule import ScheduleSettings
 from timeline.poller.scheduler import Poller, PollerSettings
@@ -34,7 +34,7 @@ SCHEDULE = ScheduleSettings(base_interval=30.0, min_interval=10.0, max_interval=
 
 
 class FakeClock:
-    """The poller's and ingestor's `now`: moves only when a test says so."""
+    """The poller's and pipeline's `now`: moves only when a test says so."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self.now = start or datetime.now(UTC).replace(microsecond=0)
@@ -47,14 +47,27 @@ class FakeClock:
         return self.now
 
 
-class CountingIngestor(Ingestor):
-    """The real ingestor, counting parses: an unchanged source must not cost one."""
+class CountingReader(Reader):
+    """The real reader, counting parses: an unchanged source must not cost one."""
 
     parses = 0
 
-    def parse(self, fetched: FetchResult, adapter: str) -> ParsedSnapshot:
+    async def parse(self, fetched: FetchResult, *, source_id: str, adapter: str, now: datetime) -> Parsed:
         self.parses += 1
-        return super().parse(fetched, adapter)
+        return await super().parse(fetched, source_id=source_id, adapter=adapter, now=now)
+
+
+def pipeline(
+    store: Store,
+    fetcher: Fetcher,
+    pool: ParsePool,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    schedule: ScheduleSettings = SCHEDULE,
+    rng: random.Random | None = None,
+) -> Pipeline:
+    """The poll pipeline over `store`, parsing in `pool`, without robots.txt."""
+    return Pipeline(store, Reader(fetcher, pool), schedule=schedule, clock=clock, rng=rng)
 
 
 def poller_settings(
@@ -74,7 +87,7 @@ class Rig:
     store: Store
     upstream: Upstream
     clock: FakeClock
-    ingestor: CountingIngestor
+    reader: CountingReader
     poller: Poller
     timeline: Timeline
     sources: dict[str, Source] = field(default_factory=dict)
@@ -132,6 +145,14 @@ async def store(sqlite_url: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
+def parse_pool() -> Iterator[ParsePool]:
+    """One parse worker (forked when first needed), stopped after the test."""
+    pool = ParsePool(1)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
@@ -162,15 +183,17 @@ async def rig(
     policy: FetchPolicy,
     settings: PollerSettings,
     respect_robots: bool,
+    parse_pool: ParsePool,
 ) -> AsyncIterator[Rig]:
     async with Fetcher(policy) as fetcher:
         robots = (
             Robots(fetcher, policy.user_agent, clock=lambda: clock().timestamp()) if respect_robots else None
         )
-        ingestor = CountingIngestor(store, fetcher, robots=robots, clock=clock)
-        poller = Poller(store, ingestor, settings, clock=clock, rng=random.Random(0))
+        reader = CountingReader(fetcher, parse_pool, robots=robots)
+        polls = Pipeline(store, reader, schedule=settings.schedule, clock=clock, rng=random.Random(0))
+        poller = Poller(store, polls, settings, clock=clock)
         timeline = await store.create_timeline("Election night", now=clock())
-        yield Rig(store, upstream, clock, ingestor, poller, timeline)
+        yield Rig(store, upstream, clock, reader, poller, timeline)
         await poller.drain()
 
 

@@ -138,7 +138,7 @@ async def test_an_unchanged_source_costs_a_conditional_request_and_nothing_else(
     )
     await rig.add("/blog", route, "guardian")
     await rig.poll()
-    parses, seq = rig.ingestor.parses, await rig.last_seq()
+    parses, seq = rig.reader.parses, await rig.last_seq()
 
     with written_tables(rig.store) as written:
         for _ in range(3):
@@ -155,7 +155,7 @@ async def test_an_unchanged_source_costs_a_conditional_request_and_nothing_else(
     }[validator]
     assert sent == [expected[0]] * 3
     assert [e.status for e in repolls] == [expected[1]] * 3
-    assert rig.ingestor.parses == parses
+    assert rig.reader.parses == parses
     assert await rig.last_seq() == seq
     assert set(written) == {"sources"}  # the lease and the poll state, nothing else
     assert (await rig.source("/blog")).health.status == "ok"
@@ -176,7 +176,7 @@ async def test_new_bytes_with_the_same_updates_write_nothing(rig: Rig) -> None:
     with written_tables(rig.store) as written:
         await rig.poll_next()
 
-    assert rig.upstream.statuses("/blog") == [200, 200] and rig.ingestor.parses == 2
+    assert rig.upstream.statuses("/blog") == [200, 200] and rig.reader.parses == 2
     assert await rig.last_seq() == seq
     assert set(written) == {"sources"}
 

@@ -12,9 +12,9 @@ from contextlib import AsyncExitStack
 import pytest
 
 from feeds.fetch import Fetcher
-from tests.timeline.poller.conftest import LOCAL, SCHEDULE, FakeClock, Rig, poller_settings
+from tests.timeline.poller.conftest import LOCAL, SCHEDULE, FakeClock, Rig, pipeline, poller_settings
 from tests.upstream import GuardianBlog, Upstream, delayed, hang, snapshot
-from timeline.poller import Ingestor
+from timeline.poller import ParsePool
 from timeline.poller.scheduler import Poller, PollerSettings
 from timeline.store import Store, migrate
 
@@ -63,12 +63,19 @@ class Side:
     """One poller process: its own store connection pool, fetcher and poller, on the shared database."""
 
     def __init__(
-        self, store: Store, fetcher: Fetcher, clock: FakeClock, settings: PollerSettings, seed: int
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        pool: ParsePool,
+        clock: FakeClock,
+        settings: PollerSettings,
+        seed: int,
     ) -> None:
         self.store = store
-        self.poller = Poller(
-            store, Ingestor(store, fetcher, clock=clock), settings, clock=clock, rng=random.Random(seed)
+        polls = pipeline(
+            store, fetcher, pool, clock=clock, schedule=settings.schedule, rng=random.Random(seed)
         )
+        self.poller = Poller(store, polls, settings, clock=clock)
         self.claimed = 0
 
     async def tick(self) -> int:
@@ -78,7 +85,7 @@ class Side:
 
 
 @pytest.fixture
-async def sides(db_url: str) -> AsyncIterator[tuple[Side, Side]]:
+async def sides(db_url: str, parse_pool: ParsePool) -> AsyncIterator[tuple[Side, Side]]:
     await migrate(db_url)
     clock = FakeClock()
     settings = poller_settings(concurrency=25, per_host=4)
@@ -87,7 +94,7 @@ async def sides(db_url: str) -> AsyncIterator[tuple[Side, Side]]:
         for seed in (1, 2):
             store = await stack.enter_async_context(await Store.open(db_url))
             fetcher = await stack.enter_async_context(Fetcher(LOCAL))
-            made.append(Side(store, fetcher, clock, settings, seed))
+            made.append(Side(store, fetcher, parse_pool, clock, settings, seed))
         yield made[0], made[1]
         await asyncio.gather(*(side.poller.drain() for side in made))
 
@@ -144,7 +151,7 @@ async def _poll_round(*sides: Side) -> None:
 
 
 async def test_the_scheduler_polls_on_its_own_and_stop_releases_leases(
-    store: Store, upstream: Upstream
+    store: Store, upstream: Upstream, parse_pool: ParsePool
 ) -> None:
     """The real APScheduler loop and clock; a poll stuck at `stop()` is cancelled and its lease freed."""
     timeline = await store.create_timeline("Scheduled")
@@ -155,7 +162,8 @@ async def test_the_scheduler_polls_on_its_own_and_stop_releases_leases(
         for path in upstream.routes
     }
     async with Fetcher(LOCAL) as fetcher:
-        poller = Poller(store, Ingestor(store, fetcher), PollerSettings(SCHEDULE, claim_every=0.05))
+        polls = pipeline(store, fetcher, parse_pool)
+        poller = Poller(store, polls, PollerSettings(SCHEDULE, claim_every=0.05))
         poller.start()
         try:
             for _ in range(250):  # at most 5 s
@@ -175,7 +183,7 @@ async def test_the_scheduler_polls_on_its_own_and_stop_releases_leases(
 
 
 async def test_a_backlog_is_claimed_as_polls_finish_not_once_per_claim_interval(
-    store: Store, upstream: Upstream
+    store: Store, upstream: Upstream, parse_pool: ParsePool
 ) -> None:
     """Six due sources, room for two polls at a time, and a claim job that would only come back in a
     minute: finished polls wake the claimer, so all six are polled without waiting for it."""
@@ -186,7 +194,7 @@ async def test_a_backlog_is_claimed_as_polls_finish_not_once_per_claim_interval(
         ids.append((await store.add_source(timeline.id, upstream.url(f"/s{n}"), "guardian")).id)
     settings = PollerSettings(SCHEDULE, concurrency=2, claim_every=60.0)
     async with Fetcher(LOCAL) as fetcher:
-        poller = Poller(store, Ingestor(store, fetcher), settings)
+        poller = Poller(store, pipeline(store, fetcher, parse_pool), settings)
         poller.start()
         try:
             for _ in range(250):  # at most 5 s
@@ -201,7 +209,7 @@ async def test_a_backlog_is_claimed_as_polls_finish_not_once_per_claim_interval(
 
 
 async def test_stopping_during_a_claim_waits_for_it_and_logs_no_error(
-    store: Store, sqlite_url: str, upstream: Upstream, caplog: pytest.LogCaptureFixture
+    store: Store, sqlite_url: str, upstream: Upstream, caplog: pytest.LogCaptureFixture, parse_pool: ParsePool
 ) -> None:
     """Another process holds SQLite's write lock, so the first claim waits; `stop()` comes meanwhile.
     The claim is not cancelled half-way (APScheduler used to log that as a failed job): it completes,
@@ -211,7 +219,8 @@ async def test_stopping_during_a_claim_waits_for_it_and_logs_no_error(
     source = await store.add_source(timeline.id, upstream.url("/blog"), "guardian")
     writer = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
     async with Fetcher(LOCAL) as fetcher:
-        poller = Poller(store, Ingestor(store, fetcher), PollerSettings(SCHEDULE, claim_every=0.05))
+        polls = pipeline(store, fetcher, parse_pool)
+        poller = Poller(store, polls, PollerSettings(SCHEDULE, claim_every=0.05))
         writer.execute("BEGIN IMMEDIATE")
         try:
             poller.start()

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feeds.fetch import Fetcher
-from tests.timeline.poller.conftest import LOCAL, FakeClock, poller_settings
+from tests.timeline.poller.conftest import LOCAL, FakeClock, pipeline, poller_settings
 from tests.upstream import GuardianBlog, Upstream, drip, script, snapshot
-from timeline.poller import Ingestor
+from timeline.poller import ParsePool
 from timeline.poller.scheduler import Poller
 from timeline.store import Store, migrate
 
@@ -43,7 +43,9 @@ async def shown(store: Store, timeline_id: str) -> dict[str, str]:
     return {c.event.upstream_id: c.event.body_text for c in changes if not c.event.deleted}
 
 
-async def test_a_worker_killed_mid_poll_loses_nothing(db_url: str, tmp_path: Path) -> None:
+async def test_a_worker_killed_mid_poll_loses_nothing(
+    db_url: str, tmp_path: Path, parse_pool: ParsePool
+) -> None:
     await migrate(db_url)
     quick, slow = guardian("quick", 3), guardian("slow", 4)
     async with await Store.open(db_url) as store, Upstream() as upstream:
@@ -76,7 +78,8 @@ async def test_a_worker_killed_mid_poll_loses_nothing(db_url: str, tmp_path: Pat
         slow.edit("slow-0", "slow update 0, corrected")
         clock = FakeClock(datetime.now(UTC))
         async with Fetcher(LOCAL) as fetcher:
-            resumer = Poller(store, Ingestor(store, fetcher, clock=clock), poller_settings(), clock=clock)
+            polls = pipeline(store, fetcher, parse_pool, clock=clock)
+            resumer = Poller(store, polls, poller_settings(), clock=clock)
             assert await resumer.tick() == 0  # the lease still holds
             clock.advance(LEASE + 1)
             assert await resumer.tick() == 1  # expired: taken over (the quick source is not due yet)

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from feeds.fetch import Fetcher
-from tests.timeline.poller.conftest import LOCAL, SCHEDULE, Rig, written_tables
+from tests.timeline.poller.conftest import LOCAL, SCHEDULE, Rig, pipeline, written_tables
 from tests.upstream import GuardianBlog, Upstream, etag_of, snapshot
-from timeline.poller import Ingestor
+from timeline.poller import ParsePool
 from timeline.poller.scheduler import Poller, PollerSettings
 from timeline.store import Store
 
@@ -41,7 +41,7 @@ async def test_a_round_of_polls_costs_one_claim_and_one_save(rig: Rig) -> None:
 
 
 async def test_a_lease_is_held_until_the_state_is_saved_and_stop_saves_it(
-    store: Store, upstream: Upstream
+    store: Store, upstream: Upstream, parse_pool: ParsePool
 ) -> None:
     timeline = await store.create_timeline("Write-behind")
     live = blog("b")
@@ -49,8 +49,8 @@ async def test_a_lease_is_held_until_the_state_is_saved_and_stop_saves_it(
     source = await store.add_source(timeline.id, upstream.url("/blog"), "guardian")
     settings = PollerSettings(SCHEDULE, claim_every=0.05, save_every=NEVER)
     async with Fetcher(LOCAL) as fetcher:
-        poller = Poller(store, Ingestor(store, fetcher), settings)
-        other = Poller(store, Ingestor(store, fetcher), settings)
+        poller = Poller(store, pipeline(store, fetcher, parse_pool), settings)
+        other = Poller(store, pipeline(store, fetcher, parse_pool), settings)
         poller.start()
         try:
             for _ in range(250):  # at most 5 s
