@@ -151,7 +151,9 @@ class _Worker:
             if not self.conn.poll(timeout):
                 return ("timeout",)
             reply: Reply = self.conn.recv()
-        except (EOFError, OSError):  # it died, or the pool closed and stopped it
+        # It died, or the pool closed and stopped it (a pipe closed in the middle of a write fails with
+        # TypeError, its handle gone).
+        except (EOFError, OSError, TypeError):
             self.process.join(timeout=1)
             return ("died", self.process.exitcode)
         return reply
