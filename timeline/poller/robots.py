@@ -1,4 +1,9 @@
-"""robots.txt, fetched once per host and day (RFC 9309), and checked before every upstream request."""
+"""robots.txt, fetched once per host and day, and checked before every upstream request.
+
+Rules are read by protego, which follows RFC 9309 as the standard library's `urllib.robotparser` does
+not: the longest matching rule wins (so `Disallow: /` with `Allow: /live/` allows `/live/x`), and `*`
+and `$` are patterns (so `Disallow: /*.json$` forbids `/api/blog.json`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ import asyncio
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from feeds.errors import HTTPStatusError, RefusedAddressError
 from feeds.fetch import Fetcher
 
 TTL = 86_400.0
+# Parsers must read at least 500 KiB of a robots.txt (RFC 9309); reading no more keeps parsing it short
+# on the event loop whatever a host serves there.
+MAX_ROBOTS_BYTES = 500 * 1024
 
 
 class RobotsDisallowedError(RefusedAddressError):
@@ -29,22 +38,22 @@ class Robots:
         self, fetcher: Fetcher, user_agent: str, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._fetcher = fetcher
-        self._agent = user_agent
+        self._agent = user_agent.split("/", 1)[0]  # rules name the product token, not the whole header
         self._clock = clock
-        self._rules: dict[str, tuple[RobotFileParser, float]] = {}
-        self._reading: dict[str, asyncio.Task[RobotFileParser]] = {}
+        self._rules: dict[str, tuple[Protego, float]] = {}
+        self._reading: dict[str, asyncio.Task[Protego]] = {}
 
     async def check(self, url: str) -> None:
         """Raise `RobotsDisallowedError` when robots.txt of `url`'s host disallows it for us."""
         rules = await self._rules_for(url)
-        if not rules.can_fetch(self._agent, url):
+        if not rules.can_fetch(url, self._agent):
             raise RobotsDisallowedError(
                 f"{url} is disallowed by the site's robots.txt; set TIMELINE_RESPECT_ROBOTS=0 only for "
                 "sources you are allowed to poll",
                 url=url,
             )
 
-    async def _rules_for(self, url: str) -> RobotFileParser:
+    async def _rules_for(self, url: str) -> Protego:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         cached = self._rules.get(origin)
@@ -59,24 +68,21 @@ class Robots:
         # Shielded: a cancelled poll must not cancel the read the others are waiting for.
         return await asyncio.shield(reading)
 
-    def _forget(self, origin: str, done: asyncio.Task[RobotFileParser]) -> None:
+    def _forget(self, origin: str, done: asyncio.Task[Protego]) -> None:
         del self._reading[origin]
         if not done.cancelled():
             done.exception()  # retrieved here too, in case every poll waiting for it was cancelled
 
-    async def _refresh(self, origin: str) -> RobotFileParser:
+    async def _refresh(self, origin: str) -> Protego:
         rules = await self._read(origin + "/robots.txt")
         self._rules[origin] = (rules, self._clock())
         return rules
 
-    async def _read(self, robots_url: str) -> RobotFileParser:
-        rules = RobotFileParser(robots_url)
+    async def _read(self, robots_url: str) -> Protego:
         try:
             fetched = await self._fetcher.fetch(robots_url)
         except HTTPStatusError as exc:
             if exc.status >= 500:
                 raise
-            rules.parse([])  # no rules: everything allowed
-            return rules
-        rules.parse(fetched.body.decode("utf-8", "replace").splitlines())
-        return rules
+            return Protego.parse("")  # no rules: everything allowed
+        return Protego.parse(fetched.body[:MAX_ROBOTS_BYTES].decode("utf-8", "replace"))

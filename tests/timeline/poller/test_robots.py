@@ -84,3 +84,25 @@ async def test_first_polls_of_a_new_host_share_one_robots_txt_request(rig: Rig) 
 
     assert len(rig.upstream.served("/robots.txt")) == 1
     assert [(await rig.source(path)).health.status for path in blogs] == ["ok"] * 4
+
+
+@pytest.mark.parametrize(
+    ("rules", "path", "allowed"),
+    [
+        (b"User-agent: *\nDisallow: /\nAllow: /live/\n", "/live/x", True),  # the longest match wins
+        (b"User-agent: *\nDisallow: /\nAllow: /live/\n", "/other", False),
+        (b"User-agent: *\nDisallow: /*.json$\n", "/api/blog.json", False),  # `*` and `$` are patterns
+        (b"User-agent: *\nDisallow: /*.json$\n", "/api/blog.json?page=2", True),
+        (b"User-agent: liveblog-timeline\nDisallow: /\n\nUser-agent: *\nAllow: /\n", "/live/x", False),
+    ],
+)
+async def test_rules_are_read_as_rfc_9309_says(
+    rig: Rig, blog: GuardianBlog, rules: bytes, path: str, allowed: bool
+) -> None:
+    rig.upstream.routes["/robots.txt"] = respond("200 OK", {"Content-Type": "text/plain"}, rules)
+    rig.upstream.routes[path] = snapshot(blog.render)
+    source = await rig.store.add_source(rig.timeline.id, rig.upstream.url(path), "guardian", now=rig.clock())
+    await rig.poll()
+
+    health = (await rig.store.get_source(source.id)).health
+    assert (health.status == "ok") is allowed, health
