@@ -217,6 +217,7 @@ class _Installed:
 
     handler: logging.Handler | None = None
     queue: LogQueue | None = None
+    dropped_by_earlier_queues = 0  # so that the count never goes back, as a Prometheus counter must not
     exit_hooks = False
 
 
@@ -248,7 +249,8 @@ def configure_logging(settings: Settings, *, long_running: bool = False) -> None
 
 def dropped_records() -> int:
     """Records this process dropped because its log output was blocked and its queue full."""
-    return _installed.queue.dropped if _installed.queue is not None else 0
+    running = _installed.queue.dropped if _installed.queue is not None else 0
+    return _installed.dropped_by_earlier_queues + running
 
 
 def _direct(formatter: logging.Formatter) -> logging.Handler:
@@ -292,6 +294,7 @@ def _stop_queue() -> bool:
     if not running.close(DRAIN_TIMEOUT):
         return False
     _installed.queue = None
+    _installed.dropped_by_earlier_queues += running.dropped
     _install(_direct(running.formatter))
     return True
 
