@@ -46,8 +46,11 @@ class SourceNotFoundError(NotFoundError):
 class EventNotFoundError(NotFoundError):
     kind = "not_found.event"
 
-    def __init__(self, event_id: str) -> None:
-        super().__init__(f"No event with id {event_id!r} in this timeline.")
+    def __init__(self, event_id: str, *, deleted: bool = False) -> None:
+        if deleted:  # what stays public of a deleted event is its tombstone, not its history
+            super().__init__(f"The event {event_id!r} is deleted: only its tombstone is public.")
+        else:
+            super().__init__(f"No event with id {event_id!r} in this timeline.")
         self.event_id = event_id
 
 

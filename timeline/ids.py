@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
+from urllib.parse import SplitResult, urlsplit
 
 import orjson
 
@@ -33,6 +34,38 @@ def event_id(source_id: str, upstream_id: str) -> str:
 def new_id(prefix: str) -> str:
     """A random id such as `tl_…` or `src_…`."""
     return f"{prefix}_{_b32(secrets.token_bytes(10))}"
+
+
+def source_id(timeline_id: str, url: str) -> str:
+    """The id of the source at `url` in a timeline: the same for the same canonical URL, so a source that is
+    detached and attached again gets its old id back, and with it the ids of its events."""
+    digest = hashlib.blake2b(f"{timeline_id}\x00{canonical_url(url)}".encode(), digest_size=10).digest()
+    return "src_" + _b32(digest)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """`url` with its scheme and host in lower case, without a default port or a fragment. The path and
+    query stay as given: servers may tell their case and escapes apart."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    return SplitResult(scheme, _netloc(parts, scheme), parts.path, parts.query, "").geturl()
+
+
+def _netloc(parts: SplitResult, scheme: str) -> str:
+    userinfo, at, host_port = parts.netloc.rpartition("@")
+    try:
+        port = parts.port
+    except ValueError:  # not a number: no default port to drop
+        return f"{userinfo}{at}{host_port.lower()}"
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return f"{userinfo}{at}{host}"
 
 
 class SortKey(NamedTuple):

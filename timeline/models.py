@@ -16,11 +16,13 @@ __all__ = [
     "Change",
     "Event",
     "EventDraft",
+    "HeldDeletions",
     "LastError",
     "Media",
     "Source",
     "SourceHealth",
     "Timeline",
+    "Tombstone",
     "UTCDateTime",
     "rfc3339",
 ]
@@ -98,8 +100,24 @@ class Event(_Frozen):
     media: tuple[Media, ...] = ()
     position: int = 0
     revision: int = Field(ge=1, description="1 on first sight, +1 on every content change.")
-    deleted: bool = Field(False, description="Tombstone: the update was deleted upstream.")
+    deleted: bool = Field(
+        False, description="Deleted upstream: only keyed reads show such an event; others get a `Tombstone`."
+    )
     seq: int = Field(ge=1, description="Global sequence number of this event's latest change.")
+
+
+class Tombstone(_Frozen):
+    """A deleted event as the public sees it: what a client needs to remove it, none of its content.
+
+    Deleted means unpublished: its title, body, links, media, authors, upstream ids and history are kept by
+    the store (for keyed reads) but never served publicly.
+    """
+
+    id: str = Field(description="The deleted event's id.")
+    seq: int = Field(ge=1, description="Global sequence number of the deletion.")
+    deleted: Literal[True] = True
+    published_at: UTCDateTime = Field(description="Its ordering time, to find where it was listed.")
+    position: int = Field(0, description="Its order among events sharing that time.")
 
 
 class Change(_Frozen):
@@ -107,7 +125,7 @@ class Change(_Frozen):
 
     seq: int
     kind: Literal["upsert", "delete"]
-    event: Event
+    event: Event | Tombstone = Field(description="The event (`upsert`), or its tombstone (`delete`).")
 
 
 class LastError(_Frozen):
@@ -119,6 +137,25 @@ class LastError(_Frozen):
 SourceStatus = Literal["new", "ok", "failing", "backing-off", "gone", "ended"]
 
 
+class HeldDeletions(_Frozen):
+    """Deletions the store holds back: the source's complete list suddenly leaves out most of its updates.
+
+    They apply once the same list has been seen on enough polls over enough time; a list that no longer
+    drops that much clears the hold.
+    """
+
+    listed: int = Field(ge=0, description="Updates the upstream lists now.")
+    live: int = Field(ge=0, description="Live events the source had when it listed them.")
+    since: UTCDateTime = Field(description="When this same list was first seen.")
+    seen: int = Field(ge=1, description="Polls in a row that have seen this same list.")
+    message: str = Field(description="For people: `deletions held: upstream lists N of M updates`.")
+
+    @classmethod
+    def of(cls, *, listed: int, live: int, since: datetime, seen: int) -> HeldDeletions:
+        message = f"deletions held: upstream lists {listed} of {live} updates"
+        return cls(listed=listed, live=live, since=since, seen=seen, message=message)
+
+
 class SourceHealth(_Frozen):
     status: SourceStatus = "new"
     last_success_at: UTCDateTime | None = None
@@ -126,6 +163,9 @@ class SourceHealth(_Frozen):
     consecutive_failures: int = 0
     next_poll_at: UTCDateTime | None = None
     interval_seconds: float | None = None
+    held_deletions: HeldDeletions | None = Field(
+        None, description="Set while the store holds back a mass deletion this source's list implies."
+    )
 
 
 class Source(_Frozen):

@@ -7,9 +7,19 @@ upgrades the schema (what `timeline migrate` runs).
 from timeline.store._leases import Claim
 from timeline.store._migrate import migrate
 from timeline.store._store import Store
-from timeline.store.types import ApplyResult, ChangeDoc, Order, Page, PageOptions, PollState, Revision
+from timeline.store.types import (
+    ApplyPolicy,
+    ApplyResult,
+    ChangeDoc,
+    Order,
+    Page,
+    PageOptions,
+    PollState,
+    Revision,
+)
 
 __all__ = [
+    "ApplyPolicy",
     "ApplyResult",
     "ChangeDoc",
     "Claim",

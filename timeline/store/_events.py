@@ -3,6 +3,10 @@
 Pages, pinned events, single events and changes are read as the JSON stored with each event (`events.doc`), by
 statements run straight on the driver (`_driver.fetch`): the API's hottest reads build no models. The
 model-returning methods parse that JSON back, so there is one way to read each.
+
+Deleted means unpublished: the JSON of a deleted event is a `Tombstone` (id, seq, ordering time), and its
+revisions are not read out. Only `full_event` and `revisions(unpublished=True)`, for callers holding a key,
+read a deleted event's content, from the columns, which keep it.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Unpack
 
+from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, select, tuple_
 
 from timeline.errors import EventNotFoundError
 from timeline.ids import SortKey, decode_cursor, encode_cursor
-from timeline.models import Change, Event
+from timeline.models import Change, Event, Tombstone
 from timeline.store import _driver, _rows
 from timeline.store._base import StoreBase, timeline_must_exist, wrap_errors
 from timeline.store.tables import PINNED, event_revisions, events, from_micros
@@ -81,31 +86,53 @@ class EventsMixin(StoreBase):
 
     @wrap_errors
     async def event_doc(self, timeline_id: str, event_id: str) -> str:
-        """One event's JSON, tombstones included (`"deleted": true`). Raises `EventNotFoundError`."""
+        """One event's public JSON: a `Tombstone` when it is deleted. Raises `EventNotFoundError`."""
         values = {"timeline_id": timeline_id, "event_id": event_id}
         found = await self._read(lambda conn: _docs(conn, _driver.fetch(conn, _ONE, values)))
         if not found:
             raise EventNotFoundError(event_id)
         return found[0]
 
-    async def get_event(self, timeline_id: str, event_id: str) -> Event:
+    async def get_event(self, timeline_id: str, event_id: str) -> Event | Tombstone:
         """`event_doc`, as a model."""
-        return _parse(await self.event_doc(timeline_id, event_id))
+        return _parse_public(await self.event_doc(timeline_id, event_id))
 
     @wrap_errors
-    async def revisions(self, timeline_id: str, event_id: str) -> list[Revision]:
-        """Every version of an event, oldest first, the current one included. Raises `EventNotFoundError`."""
-        origin = (events.c.timeline_id, events.c.source_id, events.c.upstream_id, events.c.id)
+    async def full_event(self, timeline_id: str, event_id: str) -> Event:
+        """One event with its content even when it is deleted (`deleted=True`): for keyed reads only.
+        Raises `EventNotFoundError`."""
+        query = select(events).where(events.c.timeline_id == timeline_id, events.c.id == event_id)
+        found = await self._read(lambda conn: [_rows.event(row) for row in conn.execute(query)])
+        if not found:
+            raise EventNotFoundError(event_id)
+        return found[0]
+
+    @wrap_errors
+    async def revisions(
+        self, timeline_id: str, event_id: str, *, unpublished: bool = False
+    ) -> list[Revision]:
+        """Every version of an event, oldest first, the current one included. A deleted event's history is
+        not public: it is read only with `unpublished` (keyed reads), else `EventNotFoundError` as for an
+        unknown event."""
+        origin = (
+            events.c.timeline_id,
+            events.c.source_id,
+            events.c.upstream_id,
+            events.c.id,
+            events.c.deleted,
+        )
         query = (
             select(event_revisions, *origin)
             .join(events)
             .where(events.c.timeline_id == timeline_id, events.c.id == event_id)
             .order_by(event_revisions.c.revision)
         )
-        found = await self._read(lambda conn: [_rows.revision(row) for row in conn.execute(query)])
-        if not found:
+        rows = await self._read(lambda conn: list(conn.execute(query)))
+        if not rows:
             raise EventNotFoundError(event_id)
-        return found
+        if rows[0].deleted and not unpublished:
+            raise EventNotFoundError(event_id, deleted=True)
+        return [_rows.revision(row) for row in rows]
 
     @wrap_errors
     async def change_docs(self, timeline_id: str, since: int, limit: int = 500) -> list[ChangeDoc]:
@@ -127,7 +154,7 @@ class EventsMixin(StoreBase):
     async def changes(self, timeline_id: str, since: int, limit: int = 500) -> list[Change]:
         """`change_docs`, as models."""
         found = await self.change_docs(timeline_id, since, limit)
-        return [Change(seq=c.seq, kind=c.kind, event=_parse(c.doc)) for c in found]
+        return [Change(seq=c.seq, kind=c.kind, event=_parse_public(c.doc)) for c in found]
 
 
 def _decode(cursor: str | None, parameter: str) -> SortKey | None:
@@ -136,6 +163,13 @@ def _decode(cursor: str | None, parameter: str) -> SortKey | None:
 
 def _parse(doc: str) -> Event:
     return Event.model_validate_json(doc)
+
+
+_PUBLIC: TypeAdapter[Event | Tombstone] = TypeAdapter(Event | Tombstone)
+
+
+def _parse_public(doc: str) -> Event | Tombstone:
+    return _PUBLIC.validate_json(doc)
 
 
 # What doc reads select: raw publication micros, position and id (the sort key), and the JSON.

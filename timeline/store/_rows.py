@@ -9,13 +9,25 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 
-from timeline.models import Event, EventDraft, LastError, Source, SourceHealth, Timeline, rfc3339
+from timeline.models import (
+    Event,
+    EventDraft,
+    HeldDeletions,
+    LastError,
+    Source,
+    SourceHealth,
+    Timeline,
+    Tombstone,
+    rfc3339,
+)
+from timeline.store._plan import Hold
 from timeline.store.types import PollState, Revision
 
 _EVENT_FIELDS = tuple(name for name in Event.model_fields if name not in ("authors", "tags", "media"))
 _POLL_FIELDS = tuple(PollState.__dataclass_fields__)
 EVENT_COLUMNS = (*_EVENT_FIELDS, "authors", "tags", "media")  # what `event` and `doc` read of a row
 _EVENT_ORDER = tuple(Event.model_fields)
+HOLD_COLUMNS = ("held_digest", "held_listed", "held_live", "held_since", "held_seen")
 
 
 def _json(values: Iterable[object]) -> str:
@@ -56,8 +68,17 @@ def _event(fields: Mapping[Any, Any]) -> Event:
 
 
 def doc(fields: Mapping[Any, Any]) -> str:
-    """The `doc` column: the event as the API serves it, from the values of its row."""
+    """The `doc` column: the event as the public API serves it, from the values of its row."""
+    if fields["deleted"]:
+        return unpublished_doc(fields["id"], fields["seq"], fields["published_at"], fields["position"])
     return orjson.dumps(_event(fields).model_dump(mode="json")).decode()
+
+
+def unpublished_doc(event_id: str, seq: int, published_at: datetime, position: int) -> str:
+    """The public JSON of an event readers must no longer see: a `Tombstone`, with what a client needs to
+    remove the event and nothing of its content. Every such JSON the store keeps is rendered here."""
+    tombstone = Tombstone(id=event_id, seq=seq, published_at=published_at, position=position)
+    return orjson.dumps(tombstone.model_dump(mode="json")).decode()
 
 
 def draft_doc(draft: EventDraft, *, timeline_id: str, published_at: datetime, revision: int, seq: int) -> str:
@@ -85,7 +106,24 @@ def poll_values(state: PollState) -> dict[str, Any]:
     return {name: getattr(state, name) for name in _POLL_FIELDS}
 
 
-def _health(state: PollState) -> SourceHealth:
+def hold(fields: Mapping[Any, Any]) -> Hold | None:
+    """The mass deletion a source row holds back, if any."""
+    if fields["held_digest"] is None:
+        return None
+    return Hold(*(fields[name] for name in HOLD_COLUMNS))
+
+
+def hold_values(held: Hold | None) -> dict[str, Any]:
+    return dict(zip(HOLD_COLUMNS, held or (None,) * len(HOLD_COLUMNS), strict=True))
+
+
+def held_deletions(held: Hold | None) -> HeldDeletions | None:
+    if held is None:
+        return None
+    return HeldDeletions.of(listed=held.listed, live=held.live, since=held.since, seen=held.seen)
+
+
+def _health(state: PollState, held: Hold | None) -> SourceHealth:
     last_error = None
     if state.last_error_kind and state.last_error_at:
         last_error = LastError(
@@ -98,6 +136,7 @@ def _health(state: PollState) -> SourceHealth:
         consecutive_failures=state.consecutive_failures,
         next_poll_at=state.next_poll_at,
         interval_seconds=state.interval_seconds,
+        held_deletions=held_deletions(held),
     )
 
 
@@ -109,7 +148,7 @@ def source(row: Row[Any]) -> Source:
         url=fields["url"],
         adapter=fields["adapter"],
         created_at=fields["created_at"],
-        health=_health(poll_state(row)),
+        health=_health(poll_state(row), hold(fields)),
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.errors import ConflictError, SourceNotFoundError
-from timeline.ids import new_id
+from timeline.ids import source_id as derive_source_id
 from timeline.models import Source
 from timeline.store import _rows
 from timeline.store._apply import lock_source, write
@@ -34,9 +34,12 @@ class SourcesMixin(StoreBase):
         """Attach a source, due for its first poll now; or, with `lease=(owner, until)`, leased to `owner`,
         who polls it first (no poller can claim it before).
 
-        Raises `TimelineNotFoundError`, and `ConflictError` when the timeline already has this URL.
+        Its id comes from the timeline and the canonical URL (`timeline.ids.source_id`): a URL the timeline
+        had before gets its old id back, so its events keep their ids and its tombstones come back as the
+        source lists them again. Raises `TimelineNotFoundError`, and `ConflictError` when the timeline
+        already has this URL (canonically).
         """
-        source_id, created = new_id("src"), now or utcnow()
+        source_id, created = derive_source_id(timeline_id, url), now or utcnow()
         row = {
             "id": source_id,
             "timeline_id": timeline_id,
@@ -67,12 +70,11 @@ class SourcesMixin(StoreBase):
         live = select(events.c.id).where(events.c.source_id == source_id, events.c.deleted.is_(False))
 
         def work(conn: Connection) -> ApplyResult:
-            timeline_id, last_seq, _ = lock_source(conn, source_id)
+            locked = lock_source(conn, source_id)
             todo = Plan(tombstones=list(conn.scalars(live.order_by(events.c.id)).all()))
-            if todo:
-                last_seq = write(conn, timeline_id, todo, now or utcnow())
+            last_seq = write(conn, locked.timeline_id, todo, now or utcnow()) if todo else locked.last_seq
             conn.execute(delete(sources).where(sources.c.id == source_id))
-            return ApplyResult(timeline_id, deleted=len(todo.tombstones), last_seq=last_seq)
+            return ApplyResult(locked.timeline_id, deleted=len(todo.tombstones), last_seq=last_seq)
 
         return await self._write(work)
 

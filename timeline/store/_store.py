@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import text
 
 from timeline.errors import TimelineNotFoundError
+from timeline.ids import canonical_url
 from timeline.models import Source
 from timeline.store._apply import ApplyMixin
 from timeline.store._base import wrap_errors
@@ -67,13 +68,13 @@ class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin):
     async def ensure_source(
         self, timeline: str, url: str, adapter: str, *, title: str | None = None
     ) -> Source:
-        """The source of `timeline` (id or slug) with this URL, created when missing, and the timeline
-        too (`timeline` as its slug). For one-shot ingestion; not one transaction."""
+        """The source of `timeline` (id or slug) with this URL (canonically), created when missing, and
+        the timeline too (`timeline` as its slug). For one-shot ingestion; not one transaction."""
         try:
             found = await self.get_timeline(timeline)
         except TimelineNotFoundError:
             found = await self.create_timeline(title or timeline, slug=timeline)
-        existing = [source for source in found.sources if source.url == url]
+        existing = [source for source in found.sources if canonical_url(source.url) == canonical_url(url)]
         return existing[0] if existing else await self.add_source(found.id, url, adapter)
 
 

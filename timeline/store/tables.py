@@ -112,6 +112,14 @@ sources = Table(
     # Fingerprint of the drafts of the last `apply` that changed something (see _plan.fingerprint).
     # Whatever else changes a source's events must set it to NULL.
     Column("snapshot_digest", Text),
+    # A mass deletion `apply` holds back (see _plan.guard), all NULL when none: the digest of the listed
+    # ids, how many were listed of how many live events, when that list was first seen and on how many
+    # applies in a row. Written by `apply` only: the poller's state (PollState) leaves these alone.
+    Column("held_digest", Text),
+    Column("held_listed", Integer),
+    Column("held_live", Integer),
+    Column("held_since", UTCMicros),
+    Column("held_seen", Integer),
     UniqueConstraint("timeline_id", "url"),
     Index(None, "next_poll_at"),
 )

@@ -8,11 +8,42 @@ from typing import Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 from pydantic import Field
 
-from timeline.models import Event, SourceStatus, UTCDateTime
+from timeline.models import Event, HeldDeletions, SourceStatus, UTCDateTime
 
-__all__ = ["ApplyResult", "ChangeDoc", "Order", "Page", "PageOptions", "PollState", "Revision"]
+__all__ = [
+    "ApplyPolicy",
+    "ApplyResult",
+    "ChangeDoc",
+    "Order",
+    "Page",
+    "PageOptions",
+    "PollState",
+    "Revision",
+]
 
 Order = Literal["desc", "asc"]  # of a page: `desc` is newest first
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyPolicy:
+    """How `apply` guards against an upstream that misbehaves (see `timeline.store._plan`).
+
+    A complete snapshot that would delete (by absence) more than half of a source's live events, or leave
+    it with none, is held until the same list has been seen on `confirm_polls` applies in a row spanning
+    `confirm_seconds`. An edit back to one of an event's last `flap_revisions` versions less than
+    `flap_window` seconds after its last change is a stale copy, and is ignored.
+    """
+
+    confirm_polls: int = 3
+    confirm_seconds: float = 120.0
+    flap_window: float = 600.0
+    flap_revisions: int = 5
+
+    def __post_init__(self) -> None:
+        if self.confirm_polls < 1 or self.flap_revisions < 1:
+            raise ValueError("ApplyPolicy needs confirm_polls >= 1 and flap_revisions >= 1")
+        if self.confirm_seconds < 0 or self.flap_window < 0:
+            raise ValueError("ApplyPolicy needs confirm_seconds >= 0 and flap_window >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +52,8 @@ class ApplyResult:
 
     The changes took the contiguous seqs `first_seq … last_seq`; read them back with
     `changes(timeline_id, since=first_seq - 1)`. With nothing changed, `last_seq` is the timeline's.
+    `held` is set when deletions the snapshot implies were held back (a mass deletion not yet
+    confirmed), and `damped` counts edits ignored as stale copies; neither is in `changed`.
     """
 
     timeline_id: str
@@ -28,6 +61,8 @@ class ApplyResult:
     updated: int = 0
     deleted: int = 0
     last_seq: int = 0
+    held: HeldDeletions | None = None
+    damped: int = 0
 
     @property
     def changed(self) -> int:

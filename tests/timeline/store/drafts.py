@@ -10,8 +10,11 @@ import orjson
 
 from timeline.ids import event_id
 from timeline.models import EventDraft
+from timeline.store import ApplyPolicy
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+# Apply's plain rules, for tests about something else: no mass-deletion guard, no flap damping.
+PLAIN = ApplyPolicy(confirm_polls=1, confirm_seconds=0, flap_window=0)
 
 
 def minutes(n: float) -> datetime:

@@ -8,13 +8,15 @@ from timeline.errors import SourceNotFoundError
 from timeline.models import Source, Timeline
 from timeline.store import Store
 
-from .drafts import T0, draft, minutes
+from .drafts import PLAIN, T0, draft, minutes
 
 
 async def _state(store: Store, timeline: Timeline) -> dict[str, tuple[str, int, bool]]:
-    """upstream id → (body, revision, deleted) of every stored event, tombstones included."""
+    """upstream id → (body, revision, deleted) of every stored event, tombstones included, as keyed
+    reads see them (with the content a deleted event keeps)."""
     changes = await store.changes(timeline.id, since=0, limit=1000)
-    return {c.event.upstream_id: (c.event.body_text, c.event.revision, c.event.deleted) for c in changes}
+    full = [await store.full_event(timeline.id, c.event.id) for c in changes]
+    return {e.upstream_id: (e.body_text, e.revision, e.deleted) for e in full}
 
 
 async def test_new_drafts_are_inserted_as_revision_1(
@@ -95,7 +97,7 @@ async def test_only_complete_snapshots_delete_what_they_leave_out(
     await store.apply(source.id, [draft(source.id, "a"), draft(source.id, "b")], complete=True, now=T0)
     window = await store.apply(source.id, [draft(source.id, "c")], complete=False, now=T0)
     assert (window.new, window.deleted) == (1, 0)
-    complete = await store.apply(source.id, [draft(source.id, "c")], complete=True, now=T0)
+    complete = await store.apply(source.id, [draft(source.id, "c")], complete=True, now=T0, policy=PLAIN)
     assert complete.deleted == 2
     state = await _state(store, timeline)
     assert {uid for uid, (_, _, deleted) in state.items() if deleted} == {"a", "b"}
@@ -105,7 +107,7 @@ async def test_completeness_is_per_source(store: Store, timeline: Timeline, sour
     other = await store.add_source(timeline.id, "https://news.example/feed.xml", "syndication")
     await store.apply(other.id, [draft(other.id, "x")], complete=False, now=T0)
     await store.apply(source.id, [draft(source.id, "a")], complete=True, now=T0)
-    await store.apply(source.id, [], complete=True, now=T0)
+    await store.apply(source.id, [], complete=True, now=T0, policy=PLAIN)
     state = await _state(store, timeline)
     assert state["x"] == ("text", 1, False) and state["a"] == ("text", 1, True)
 
@@ -171,7 +173,8 @@ async def test_changes_since_a_seq(store: Store, timeline: Timeline, source: Sou
     await store.apply(source.id, [draft(source.id, "a"), draft(source.id, "b")], complete=True, now=T0)
     await store.apply(source.id, [draft(source.id, "b", "edited")], complete=True, now=T0)
     changes = await store.changes(timeline.id, since=2, limit=10)
-    assert [(c.seq, c.kind, c.event.upstream_id) for c in changes] == [(3, "upsert", "b"), (4, "delete", "a")]
+    ids = [draft(source.id, uid).id for uid in ("b", "a")]
+    assert [(c.seq, c.kind, c.event.id) for c in changes] == [(3, "upsert", ids[0]), (4, "delete", ids[1])]
     assert [c.seq for c in await store.changes(timeline.id, since=0, limit=1)] == [3]
     assert await store.changes(timeline.id, since=4, limit=10) == []
 

@@ -1,6 +1,6 @@
 """`events.doc`, the JSON stored with each event: every write keeps it equal to the event its columns
-hold, readers render rows an older version wrote without one, and migration 0004 renders existing rows.
-On SQLite and PostgreSQL."""
+hold as the public sees it (a tombstone when deleted), readers render rows an older version wrote without
+one, and migration 0004 renders existing rows. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import select, text, update
 
 from tests.timeline.store.test_migration_0002 import _to
-from timeline.models import Event
+from timeline.models import Event, Tombstone
 from timeline.store import Store, _rows
 from timeline.store._migrate import head_revision
 from timeline.store.engine import create_engine, writer
@@ -17,21 +17,30 @@ from timeline.store.tables import events
 from .drafts import draft, minutes
 
 
-def _json(event: Event) -> str:
+def _json(event: Event | Tombstone) -> str:
     return orjson.dumps(event.model_dump(mode="json")).decode()
 
 
+def _public(event: Event) -> Event | Tombstone:
+    """What the public sees of an event: itself, or when deleted only what a client needs to remove it."""
+    if not event.deleted:
+        return event
+    return Tombstone(id=event.id, seq=event.seq, published_at=event.published_at, position=event.position)
+
+
 async def _assert_docs_match_columns(store: Store, timeline_id: str) -> None:
-    """Each event built from its columns is what `event_doc`, `get_event` and `changes` read."""
+    """Each event built from its columns is, as the public sees it, what `event_doc`, `get_event` and
+    `changes` read; `full_event` (keyed reads) reads it whole."""
     query = select(events).where(events.c.timeline_id == timeline_id).order_by(events.c.seq)
     columns = await store._read(lambda conn: [_rows.event(row) for row in conn.execute(query)])
     assert columns
     for event in columns:
-        assert await store.event_doc(timeline_id, event.id) == _json(event)
-        assert await store.get_event(timeline_id, event.id) == event
+        assert await store.event_doc(timeline_id, event.id) == _json(_public(event))
+        assert await store.get_event(timeline_id, event.id) == _public(event)
+        assert await store.full_event(timeline_id, event.id) == event
     changes = await store.changes(timeline_id, since=0, limit=1000)
     assert [(c.seq, c.kind, c.event) for c in changes] == [
-        (e.seq, "delete" if e.deleted else "upsert", e) for e in columns
+        (e.seq, "delete" if e.deleted else "upsert", _public(e)) for e in columns
     ]
 
 

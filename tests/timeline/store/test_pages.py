@@ -8,7 +8,7 @@ import pytest
 
 from timeline.errors import EventNotFoundError, InvalidCursorError, TimelineNotFoundError
 from timeline.ids import SortKey
-from timeline.models import Event, EventDraft, Source, Timeline
+from timeline.models import Event, EventDraft, Source, Timeline, Tombstone
 from timeline.store import Order, Store
 
 from .drafts import T0, draft, minutes
@@ -148,11 +148,28 @@ async def test_pinned_events(store: Store, timeline: Timeline, source: Source) -
 
 
 async def test_get_event_returns_tombstones(store: Store, timeline: Timeline, source: Source) -> None:
-    await store.apply(source.id, [draft(source.id, "a")], complete=True, now=T0)
-    await store.apply(source.id, [], complete=True, now=T0)
+    await store.apply(source.id, [draft(source.id, "a", at=minutes(3))], complete=True, now=T0)
+    await store.apply(source.id, [draft(source.id, "a", deleted=True)], complete=True, now=T0)
     event = await store.get_event(timeline.id, draft(source.id, "a").id)
-    assert event.deleted and event.seq == 2
+    assert event == Tombstone(id=event.id, seq=2, published_at=minutes(3))
     with pytest.raises(EventNotFoundError):
         await store.get_event("tl_other", event.id)
     with pytest.raises(EventNotFoundError):
         await store.revisions(timeline.id, "ev_missing")
+
+
+async def test_a_deleted_events_history_is_read_only_when_asked_for(
+    store: Store, timeline: Timeline, source: Source
+) -> None:
+    for n, body in enumerate(["one", "two"]):
+        await store.apply(source.id, [draft(source.id, "a", body)], complete=False, now=minutes(n))
+    await store.apply(source.id, [draft(source.id, "a", deleted=True)], complete=False, now=minutes(2))
+    ident = draft(source.id, "a").id
+    with pytest.raises(EventNotFoundError, match="deleted"):
+        await store.revisions(timeline.id, ident)
+    history = await store.revisions(timeline.id, ident, unpublished=True)
+    assert [(r.revision, r.body_text) for r in history] == [(1, "one"), (2, "two")]
+    full = await store.full_event(timeline.id, ident)
+    assert (full.deleted, full.body_text, full.revision, full.seq) == (True, "two", 2, 3)
+    with pytest.raises(EventNotFoundError):
+        await store.full_event("tl_other", ident)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from timeline.models import EventDraft
 from timeline.store import Store
 
-from .drafts import T0, draft
+from .drafts import PLAIN, T0, draft
 from .test_docs import _assert_docs_match_columns
 from .test_pages import _walk
 
@@ -50,12 +50,12 @@ async def test_apply_follows_the_model(
             draft(source.id, uid, body, at=T0 + timedelta(microseconds=us), deleted=deleted)
             for uid, body, deleted, us in items
         ]
-        result = await store.apply(source.id, drafts, complete=complete, now=T0)
+        result = await store.apply(source.id, drafts, complete=complete, now=T0, policy=PLAIN)
         seqs = [c.seq for c in await store.changes(timeline.id, since=last_seq, limit=100)]
         assert seqs == list(range(result.first_seq or last_seq + 1, result.last_seq + 1))
         assert len(seqs) == result.changed and result.last_seq >= last_seq
         last_seq = result.last_seq
-        again = await store.apply(source.id, drafts, complete=complete, now=T0)
+        again = await store.apply(source.id, drafts, complete=complete, now=T0, policy=PLAIN)
         assert (again.changed, again.last_seq) == (0, last_seq)
         live = _model(live, complete, items)
         for order in ("asc", "desc"):
@@ -64,3 +64,25 @@ async def test_apply_follows_the_model(
             assert len(walked) == len(live)
         if last_seq > 1:  # the stored JSON of every event, tombstones included, follows its columns
             await _assert_docs_match_columns(store, timeline.id)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=snapshots)
+async def test_with_the_clock_standing_still_no_snapshot_sweeps_a_source_away(
+    store: Store, history: list[tuple[bool, list[tuple[str, str, bool, int]]]]
+) -> None:
+    """With the default policy and no time passing, a mass deletion is never confirmed: no apply removes
+    more than half of the live events by absence, or the last of them; explicit deletions and what a
+    snapshot lists still take effect at once."""
+    timeline = await store.create_timeline("Property")
+    source = await store.add_source(timeline.id, "https://news.example/live", "wordpress")
+    for complete, items in history:
+        before = {e.upstream_id for e in await _walk(store, timeline.id, "asc", 50)}
+        latest = {uid: deleted for uid, _, deleted, _ in items}
+        drafts = [draft(source.id, uid, body, deleted=deleted) for uid, body, deleted, _ in items]
+        await store.apply(source.id, drafts, complete=complete, now=T0)
+        after = {e.upstream_id for e in await _walk(store, timeline.id, "asc", 50)}
+        swept = before - after - set(latest)
+        assert 2 * len(swept) <= len(before) and not (swept and not after)
+        assert after >= {uid for uid, deleted in latest.items() if not deleted}
+        assert not after & {uid for uid, deleted in latest.items() if deleted}

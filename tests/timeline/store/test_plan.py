@@ -1,0 +1,147 @@
+"""Properties of apply's pure decisions (`timeline.store._plan`), with no database: the mass-deletion
+guard holds back what it must and nothing else, and flap damping lets a source alternating two versions
+make at most one revision per window."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from timeline.models import EventDraft
+from timeline.store import ApplyPolicy
+from timeline.store._plan import Hold, Plan, Recent, Stored, damp, flap_candidates, guard, listed_ids, plan
+
+from .drafts import T0, draft
+
+SOURCE = "src_plan"
+IDS = tuple("abcdefgh")
+POLICY = ApplyPolicy(confirm_polls=3, confirm_seconds=120, flap_window=600, flap_revisions=5)
+
+# One poll: complete or not, the ids it lists, those it deletes outright, seconds since the last poll.
+polls = st.tuples(
+    st.booleans(),
+    st.frozensets(st.sampled_from(IDS)),
+    st.frozensets(st.sampled_from(IDS), max_size=2),
+    st.integers(0, 90),
+)
+
+
+@dataclass
+class Sighting:
+    complete: bool
+    listed: frozenset[str]
+    at: datetime
+
+
+@dataclass
+class Source:
+    """What the store would hold of one source, kept by applying each decision the way `apply` writes it."""
+
+    stored: dict[str, Stored] = field(default_factory=dict)
+    hold: Hold | None = None
+
+    def live(self) -> int:
+        return sum(not old.deleted for old in self.stored.values())
+
+    def write(self, todo: Plan) -> None:
+        for new in todo.inserts:
+            self.stored[new.id] = Stored(new.content_hash, False, 1, 0)
+        for rewrite in todo.rewrites:
+            self.stored[rewrite.draft.id] = Stored(rewrite.draft.content_hash, False, rewrite.revision, 0)
+        for ident in todo.deletions:
+            self.stored[ident] = self.stored[ident]._replace(deleted=True)
+
+
+def _drafts(listed: frozenset[str], deleted: frozenset[str]) -> list[EventDraft]:
+    present = [draft(SOURCE, uid) for uid in sorted(listed - deleted)]
+    return present + [draft(SOURCE, uid, deleted=True) for uid in sorted(deleted)]
+
+
+def _sweeping(todo: Plan, live: int) -> bool:
+    left = live - len(todo.deletions) + len(todo.inserts) + sum(r.revived for r in todo.rewrites)
+    return bool(todo.vanished) and (2 * len(todo.vanished) > live or left <= 0)
+
+
+def _confirmed(history: list[Sighting], now: datetime) -> bool:
+    """The last `confirm_polls` complete polls listed the same ids, the first of them long enough ago."""
+    complete = [s for s in history if s.complete][-POLICY.confirm_polls :]
+    same = len(complete) == POLICY.confirm_polls and len({s.listed for s in complete}) == 1
+    return same and (now - complete[0].at).total_seconds() >= POLICY.confirm_seconds
+
+
+@settings(max_examples=300, deadline=None)
+@given(history=st.lists(polls, min_size=1, max_size=25))
+def test_the_guard_holds_mass_deletions_until_the_same_list_is_confirmed(
+    history: list[tuple[bool, frozenset[str], frozenset[str], int]],
+) -> None:
+    source, seen, now = Source(), [], T0
+    for complete, listed, deleted, pause in history:
+        now += timedelta(seconds=pause)
+        drafts = _drafts(listed, deleted)
+        seen.append(Sighting(complete, listed_ids(drafts), now))
+        todo = plan(source.stored, drafts, complete=complete)
+        decided = guard(todo, source.stored, drafts, source.hold, complete=complete, now=now, policy=POLICY)
+        kept = decided.plan
+        assert (kept.inserts, kept.rewrites, kept.tombstones) == (
+            todo.inserts,
+            todo.rewrites,
+            todo.tombstones,
+        )
+        if not complete:
+            assert (kept, decided.hold) == (todo, source.hold)
+        elif not _sweeping(todo, source.live()):
+            assert (kept, decided.hold) == (todo, None)
+        elif kept.vanished:
+            assert decided.hold is None and _confirmed(seen, now)
+        else:
+            hold = decided.hold
+            assert hold is not None and (hold.listed, hold.live) == (len(listed - deleted), source.live())
+            assert (
+                hold.seen < POLICY.confirm_polls
+                or (now - hold.since).total_seconds() < POLICY.confirm_seconds
+            )
+        source.write(kept)
+        source.hold = decided.hold
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.tuples(st.booleans(), st.integers(0, 400)), min_size=1, max_size=40))
+def test_two_versions_alternating_make_at_most_one_revision_per_window(steps: list[tuple[bool, int]]) -> None:
+    """The first edit is a revision at once; after it, revisions of two alternating versions are at least
+    a window apart, however the polls are timed."""
+    versions = (draft(SOURCE, "a", "version one"), draft(SOURCE, "a", "version two"))
+    stored = {versions[0].id: Stored(versions[0].content_hash, False, 1, 0)}
+    revisions: list[tuple[str, datetime]] = [(versions[0].content_hash, T0)]
+    now = T0
+    for second, pause in steps:
+        now += timedelta(seconds=pause)
+        todo = plan(stored, [versions[second]], complete=False)
+        todo, _ = damp(
+            todo, {ident: _recent(revisions) for ident in flap_candidates(todo)}, now=now, policy=POLICY
+        )
+        for rewrite in todo.rewrites:
+            stored[rewrite.draft.id] = Stored(rewrite.draft.content_hash, False, rewrite.revision, 0)
+            revisions.append((rewrite.draft.content_hash, now))
+    times = [at for _, at in revisions[1:]]
+    assert all(
+        (later - earlier).total_seconds() >= POLICY.flap_window
+        for earlier, later in itertools.pairwise(times)
+    )
+
+
+def _recent(revisions: list[tuple[str, datetime]]) -> Recent:
+    last = revisions[-POLICY.flap_revisions :]
+    return Recent(frozenset(digest for digest, _ in last), last[-1][1])
+
+
+def test_a_new_version_or_a_revival_is_never_damped() -> None:
+    edited, revived = draft(SOURCE, "a", "three"), draft(SOURCE, "b", "one")
+    stored = {edited.id: Stored("x", False, 2, 0), revived.id: Stored(revived.content_hash, True, 1, 0)}
+    todo = plan(stored, [edited, revived], complete=False)
+    assert flap_candidates(todo) == [edited.id]
+    recent = {revived.id: Recent(frozenset({revived.content_hash}), T0)}
+    assert damp(todo, recent, now=T0, policy=POLICY) == (todo, 0)
