@@ -158,8 +158,10 @@ def migrate_command() -> None:
 
 async def _ingest(location: str, timeline: str, adapter: str, settings: Settings) -> str:
     """One poll of SOURCE into the database, as the scheduler would poll it (a file or stdin is read
-    instead of fetched); the poll's line on stderr says what it found and why it failed, if it did."""
-    logging.getLogger("timeline.poller").setLevel(logging.INFO)
+    instead of fetched); the poll's line on stderr says what it found and why it failed, if it did,
+    unless TIMELINE_LOG_LEVEL says otherwise."""
+    if settings.log_level is None:
+        logging.getLogger("timeline.poller").setLevel(logging.INFO)
     fetched = None if _is_url(location) else _local(location)
     async with (
         await Store.open(settings.database_url, migrate=True) as store,
