@@ -24,7 +24,7 @@ from timeline.poller.robots import Robots
 from timeline.poller.schedule import ScheduleSettings
 from timeline.poller.scheduler import Poller, PollerSettings
 from timeline.settings import Settings
-from timeline.store import Store
+from timeline.store import ApplyPolicy, Store
 from timeline.store.engine import Pool, display_url
 
 PollingFactory = Callable[[Store], AbstractAsyncContextManager[Pipeline]]
@@ -49,6 +49,12 @@ def schedule_settings(settings: Settings) -> ScheduleSettings:
         min_interval=settings.poll_min_interval,
         max_interval=settings.poll_max_interval,
     )
+
+
+def apply_policy(settings: Settings) -> ApplyPolicy:
+    """How apply guards against mass deletions and flapping caches (`TIMELINE_DELETE_CONFIRM_POLLS`,
+    `TIMELINE_FLAP_WINDOW`)."""
+    return ApplyPolicy(confirm_polls=settings.delete_confirm_polls, flap_window=settings.flap_window)
 
 
 def poller_settings(settings: Settings) -> PollerSettings:
@@ -96,6 +102,7 @@ def polling(
                 hub=hub,
                 metrics=metrics,
                 schedule=schedule_settings(settings),
+                policy=apply_policy(settings),
                 lease_seconds=settings.poll_lease_seconds,
             )
             if not poll:

@@ -30,7 +30,7 @@ from timeline.models import Source
 from timeline.poller.parsing import Parsed, ParserCrashedError
 from timeline.poller.reader import Reader
 from timeline.poller.schedule import Outcome, ScheduleSettings, next_state
-from timeline.store import ApplyResult, Claim, PollState, Store
+from timeline.store import ApplyPolicy, ApplyResult, Claim, PollState, Store
 
 log = logging.getLogger("timeline.poller")
 
@@ -71,6 +71,7 @@ class Pipeline:
         hub: Hub | None = None,
         metrics: Metrics | None = None,
         schedule: ScheduleSettings | None = None,
+        policy: ApplyPolicy | None = None,
         lease_seconds: float = 120.0,
         clock: Callable[[], datetime] = _utcnow,
         rng: random.Random | None = None,
@@ -80,6 +81,7 @@ class Pipeline:
         self._hub = hub
         self._metrics = metrics
         self._schedule = schedule or ScheduleSettings()
+        self._policy = policy or ApplyPolicy()
         self._lease = timedelta(seconds=lease_seconds)
         self._clock = clock
         self._rng = rng or random.Random()
@@ -166,13 +168,17 @@ class Pipeline:
         if fetched.not_modified:
             kept = claim.state.body_hash
             return Outcome("not_modified", etag=etag, last_modified=modified, body_hash=kept), None, ()
-        digest = body_hash(fetched.body)
+        digest: str | None = body_hash(fetched.body)
         if digest == claim.state.body_hash:  # same bytes as last time: no parse, no write
             return Outcome("unchanged", etag=etag, last_modified=modified, body_hash=digest), None, ()
         now = self._clock()
         source = claim.source
         parsed = await self._reader.parse(fetched, source_id=source.id, adapter=source.adapter, now=now)
         applied = await self._apply(source.id, parsed, now)
+        if applied.held is not None:
+            # Held deletions are confirmed by seeing the same list again, so the next poll must read the
+            # document even when it has not changed: no validators, no body hash.
+            etag = modified = digest = None
         outcome = Outcome(
             "changed" if applied.changed else "unchanged",
             changes=applied.changed,
@@ -184,7 +190,8 @@ class Pipeline:
         return outcome, applied, parsed.warnings
 
     async def _apply(self, source_id: str, parsed: Parsed, now: datetime) -> ApplyResult:
-        result = await self._store.apply(source_id, parsed.drafts, complete=parsed.complete, now=now)
+        drafts, complete = parsed.drafts, parsed.complete
+        result = await self._store.apply(source_id, drafts, complete=complete, now=now, policy=self._policy)
         if result.changed and self._hub is not None:
             await self._hub.publish(result.timeline_id, result.last_seq)
         return result

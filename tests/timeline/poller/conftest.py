@@ -120,9 +120,14 @@ class Rig:
         return await self.store.get_source(self.sources[path].id)
 
     async def events(self, *, deleted: bool = False) -> dict[str, Event]:
-        """The timeline's events by upstream id (tombstones too with `deleted`), through its changes."""
+        """The timeline's events by upstream id, through its changes; with `deleted`, tombstones too, read
+        in full as a keyed read sees them (the public change carries no content, not even the upstream id)."""
         changes = await self.store.changes(self.timeline.id, since=0, limit=10_000)
-        return {c.event.upstream_id: c.event for c in changes if deleted or not c.event.deleted}
+        found = [c.event for c in changes if isinstance(c.event, Event)]
+        if deleted:
+            gone = [c.event.id for c in changes if not isinstance(c.event, Event)]
+            found += [await self.store.full_event(self.timeline.id, ident) for ident in gone]
+        return {event.upstream_id: event for event in found}
 
     async def texts(self) -> dict[str, str]:
         """What the timeline shows: upstream id → body text of every live event."""

@@ -1,0 +1,72 @@
+"""Polls of an upstream that suddenly lists far fewer updates, or serves the same bytes again and again while
+the deletions wait for confirmation: the timeline stays whole until the smaller list is confirmed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.timeline.poller.conftest import Rig
+from tests.upstream import GuardianBlog, snapshot
+
+BLOCKS = 10
+
+
+@pytest.fixture
+def blog() -> GuardianBlog:
+    live = GuardianBlog()
+    for n in range(BLOCKS):
+        live.post(f"b{n}", f"Update {n}", minute=n)
+    return live
+
+
+@pytest.mark.parametrize("kept", [0, 1], ids=["empty", "10 %"])
+async def test_a_complete_list_that_drops_most_updates_is_held_until_confirmed(
+    rig: Rig, blog: GuardianBlog, kept: int
+) -> None:
+    await rig.add("/blog", snapshot(blog.render), "guardian")
+    await rig.poll()
+    whole = await rig.texts()
+    seq = await rig.last_seq()
+    for n in range(kept, BLOCKS):
+        blog.delete(f"b{n}")
+    blog.post("b-new", "A new update", minute=30)  # new updates still apply while deletions wait
+
+    await rig.poll_next()
+    assert await rig.texts() == {**whole, "b-new": "A new update"}
+    assert await rig.last_seq() == seq + 1
+    held = (await rig.source("/blog")).health.held_deletions
+    assert held is not None and (held.listed, held.live, held.seen) == (kept + 1, BLOCKS, 1)
+    assert held.message == f"deletions held: upstream lists {kept + 1} of {BLOCKS} updates"
+
+    # The same bytes again: read anyway (no validators, no body hash while held), and counted.
+    await rig.poll_next()
+    held = (await rig.source("/blog")).health.held_deletions
+    assert held is not None and held.seen == 2
+    assert len(rig.upstream.statuses("/blog")) == 3 and set(rig.upstream.statuses("/blog")) == {200}
+    assert len(await rig.texts()) == BLOCKS + 1
+
+    # A third sighting confirms once two minutes have passed since the first.
+    while (rig.clock() - held.since).total_seconds() < 120:
+        await rig.poll_next()
+    assert await rig.texts() == blog.texts()
+    assert (await rig.source("/blog")).health.held_deletions is None
+    deleted = [e for e in (await rig.events(deleted=True)).values() if e.deleted]
+    assert len(deleted) == BLOCKS - kept
+
+
+async def test_a_list_that_comes_back_clears_the_hold_and_deletes_nothing(
+    rig: Rig, blog: GuardianBlog
+) -> None:
+    await rig.add("/blog", snapshot(blog.render), "guardian")
+    await rig.poll()
+    whole = await rig.texts()
+    blocks = dict(blog.blocks)
+    blog.blocks.clear()  # a glitch: the CMS serves an empty blog once
+    await rig.poll_next()
+    assert (await rig.source("/blog")).health.held_deletions is not None
+
+    blog.blocks.update(blocks)
+    await rig.poll_next()
+    assert await rig.texts() == whole
+    assert (await rig.source("/blog")).health.held_deletions is None
+    assert not [e for e in (await rig.events(deleted=True)).values() if e.deleted]
