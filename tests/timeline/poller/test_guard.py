@@ -1,12 +1,16 @@
-"""Polls of an upstream that suddenly lists far fewer updates, or serves the same bytes again and again while
-the deletions wait for confirmation: the timeline stays whole until the smaller list is confirmed."""
+"""Polls of an upstream that misbehaves: a complete list that suddenly leaves out most updates (held until
+confirmed, even when the same bytes come back), and edge caches serving two versions in turn (damped)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from tests.timeline.poller.conftest import Rig
+from tests.timeline.poller.conftest import Rig, poller_settings
 from tests.upstream import GuardianBlog, snapshot
+from timeline.poller.schedule import ScheduleSettings
+from timeline.store import ApplyPolicy
 
 BLOCKS = 10
 
@@ -70,3 +74,31 @@ async def test_a_list_that_comes_back_clears_the_hold_and_deletes_nothing(
     assert await rig.texts() == whole
     assert (await rig.source("/blog")).health.held_deletions is None
     assert not [e for e in (await rig.events(deleted=True)).values() if e.deleted]
+
+
+FLOOR = ScheduleSettings(base_interval=10.0, min_interval=10.0, max_interval=10.0)
+
+
+@pytest.mark.parametrize("settings", [poller_settings(FLOOR)])
+async def test_an_upstream_flapping_between_two_versions_makes_at_most_one_more_revision(
+    rig: Rig, blog: GuardianBlog
+) -> None:
+    """Edge caches out of step: every other answer is the version before the edit. Polled at the 10 s
+    floor for 50 polls; then the stale version alone, for good, after the window: a revert after all."""
+    old = blog.render()
+    blog.edit("b3", "Update 3, corrected")
+    new = blog.render()
+    answers = itertools.count()
+    await rig.add("/blog", snapshot(lambda: (old, new)[next(answers) % 2]), "guardian")
+    for _ in range(50):
+        await rig.poll_next()
+
+    event = (await rig.events())["b3"]
+    history = await rig.store.revisions(rig.timeline.id, event.id)
+    assert [r.body_text for r in history] == ["Update 3", "Update 3, corrected"]
+
+    answers = itertools.count(0, 2)  # only the old version from now on
+    rig.clock.advance(ApplyPolicy().flap_window)
+    await rig.poll_next()
+    history = await rig.store.revisions(rig.timeline.id, event.id)
+    assert [r.body_text for r in history] == ["Update 3", "Update 3, corrected", "Update 3"]
