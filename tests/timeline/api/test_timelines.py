@@ -244,6 +244,46 @@ async def test_remove_source_turns_its_events_into_tombstones(
     assert (await client.get(f"{TIMELINES}/{timeline['id']}")).json()["sources"] == []
 
 
+async def test_reattaching_a_source_revives_its_events_under_the_same_ids(
+    client: Client, timeline: dict[str, Any], source: dict[str, Any], upstream: Upstream
+) -> None:
+    events = f"{TIMELINES}/{timeline['id']}/events"
+    ids = [e["id"] for e in (await client.get(events)).json()["events"]]
+    await client.delete(f"{TIMELINES}/{timeline['id']}/sources/{source['id']}", headers=AUTH)
+    detached = (await client.get(f"{TIMELINES}/{timeline['id']}/changes")).json()["last_seq"]
+
+    again = await client.post(
+        f"{TIMELINES}/{timeline['id']}/sources", json={"url": upstream.url("/blog")}, headers=AUTH
+    )
+
+    assert again.status_code == 201 and again.json()["id"] == source["id"]
+    assert [e["id"] for e in (await client.get(events)).json()["events"]] == ids
+    revived = (await client.get(f"{TIMELINES}/{timeline['id']}/changes", params={"since": detached})).json()[
+        "changes"
+    ]
+    assert sorted(c["event"]["id"] for c in revived) == sorted(ids)
+    assert {c["kind"] for c in revived} == {"upsert"} and all(c["seq"] > detached for c in revived)
+
+
+async def test_poll_now_updates_the_source_health(
+    client: Client, timeline: dict[str, Any], source: dict[str, Any], upstream: Upstream
+) -> None:
+    """A failing source that answers again is healthy after "poll now", as after a scheduled poll."""
+    base = f"{TIMELINES}/{timeline['id']}"
+    poll = f"{base}/sources/{source['id']}/poll"
+    working = upstream.routes["/blog"]
+    upstream.routes["/blog"] = respond("503 Service Unavailable")
+    assert_problem(await client.post(poll, headers=AUTH), 422, "fetch.http_status", parameter="url")
+    (failing,) = (await client.get(base)).json()["sources"]
+    assert failing["health"]["status"] == "failing"
+
+    upstream.routes["/blog"] = working
+    assert (await client.post(poll, headers=AUTH)).status_code == 200
+    (healthy,) = (await client.get(base)).json()["sources"]
+    assert healthy["health"]["status"] == "ok" and healthy["health"]["consecutive_failures"] == 0
+    assert (await client.post(poll, headers=AUTH)).json() == {"new": 0, "updated": 0, "deleted": 0}
+
+
 async def test_unknown_sources_are_404(
     client: Client, timeline: dict[str, Any], source: dict[str, Any]
 ) -> None:
