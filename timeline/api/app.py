@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
@@ -16,10 +15,12 @@ from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, S
 
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourcePolling, provide_services
+from timeline.api.edge import Edge, allowed_methods
 from timeline.api.events import EventController
 from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
 from timeline.api.problems import EXCEPTION_HANDLERS
+from timeline.api.schemas import ClosedBodies
 from timeline.api.stream import StreamController
 from timeline.api.syndication import SyndicationController
 from timeline.api.timelines import TimelineController, list_sources
@@ -76,7 +77,7 @@ def create_app(
                 await fanout.close()
                 await app_hub.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             TimelineController,
             EventController,
@@ -91,14 +92,16 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
-        cors_config=CORSConfig(
-            allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"]
-        ),
         middleware=[_measure(app_metrics)],
         openapi_config=_openapi(),
+        plugins=[ClosedBodies()],
         debug=False,
         logging_config=None,  # the process (timeline.cli) configures logging once
     )
+    # In front of the router, so that HEAD, OPTIONS, CORS and codings hold for every answer, errors and
+    # the cache front's included (Litestar's middleware runs only once a route is found).
+    app.asgi_handler = Edge(app.asgi_handler, allowed_methods(app.routes))
+    return app
 
 
 def _openapi() -> OpenAPIConfig:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from timeline.api.compression import BROTLI, GZIP, Accepted, Headers, compress, recode
 
 # Bump when the JSON shape of a response changes, so clients' cached ETags stop matching.
 REPRESENTATION = "1"
@@ -87,12 +90,23 @@ def etag(entry: SeqEntry, key: CacheKey) -> str:
     return f'"{REPRESENTATION}.{entry.timeline_id}.{entry.last_seq}.{digest}"'
 
 
-def matches(if_none_match: str | None, tag: str) -> bool:
-    """RFC 9110 §13.1.2: `*` or any listed tag, compared weakly."""
+def matched(if_none_match: str | None, tag: str) -> str | None:
+    """RFC 9110 §13.1.2, compared weakly: the tag of ours that `If-None-Match` names (`tag`, or the tag
+    of one of its coded representations, so that each revalidates to a 304 naming itself), `tag` for
+    `*`, None when it names none of them."""
     if not if_none_match:
-        return False
-    candidates = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in candidates or tag in candidates
+        return None
+    stem = tag[:-1]
+    for listed in if_none_match.split(","):
+        candidate = listed.strip().removeprefix("W/")
+        if candidate == tag or candidate == "*":
+            return tag
+        if candidate.startswith(stem) and candidate[len(stem) :] in _CODED_ENDINGS:
+            return candidate
+    return None
+
+
+_CODED_ENDINGS = frozenset(f'-{coding}"' for coding in (GZIP, BROTLI))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +118,49 @@ class Rendered:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+class Sendable(Protocol):
+    """A response body and every header of it, encoded, ready to send as they are."""
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Sequence[tuple[bytes, bytes]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    body: bytes
+    headers: Headers
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """A rendered response, ready to send: every header already encoded."""
+    """A rendered response at `last_seq`, ready to send as it is (every header encoded), and its
+    content codings.
+
+    A coding is made the first time a request accepts it, then kept beside the original: a page read
+    once by a client that asked for none costs no compression, and a hot page is compressed once per
+    coding, not per request. Nothing that serves an entry changes what it sends: the original and each
+    coding, once made, are immutable bytes and header tuples.
+    """
 
     last_seq: int
     body: bytes
-    headers: list[tuple[bytes, bytes]]
+    headers: Sequence[tuple[bytes, bytes]]
+    codings: dict[str, Representation] = field(default_factory=dict, repr=False, compare=False)
+
+    def representation(self, accepted: Accepted) -> Sendable:
+        """What to send a request that accepts `accepted`."""
+        coding = accepted.choose(len(self.body))
+        return self if coding is None else self.coded(coding)
+
+    def coded(self, coding: str, *, best: bool = False) -> Representation:
+        found = self.codings.get(coding)
+        if found is None:
+            body = compress(self.body, coding, best=best)
+            found = self.codings[coding] = Representation(body, recode(self.headers, coding, len(body)))
+        return found
 
 
 class PageCache:

@@ -70,9 +70,15 @@ _STATUS: dict[type[TimelineError], int] = {
 def problem(
     status: int, kind: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response[bytes]:
+    body = problem_body(status, kind, title, detail, **extra)
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def problem_body(status: int, kind: str, title: str, detail: str, **extra: Any) -> bytes:
+    """The JSON of a problem, for answers made outside Litestar's handlers (see `timeline.api.edge`)."""
     body = {"type": TYPE_BASE + kind, "title": title, "status": status, "detail": detail}
     body.update((name, value) for name, value in extra.items() if value is not None)
-    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    return orjson.dumps(body)
 
 
 def _title(kind: str) -> str:

@@ -2,7 +2,9 @@
 
 `cached_read` is that path inside a handler. `answer_from_cache` is its front, a middleware on the same
 handlers that answers a revalidation or a cached page before Litestar parses parameters or injects
-dependencies: most polls end there, without a query and without building a response object. A handler
+dependencies: most polls end there, without a query and without building a response object. Both send
+stored representations as they are (`Stored`: CORS, `Vary` and the coding the request accepts already in
+their headers), so the only work a hit adds to a lookup is choosing that coding. A handler
 may also give the front an early renderer for requests whose query is plain enough to read by hand (a
 page of events after a cursor): then a miss is rendered there too, which halves its cost. The front only
 answers what `cached_read` stored or would answer itself, so both give the same bytes and headers;
@@ -11,23 +13,20 @@ anything else (errors included) goes on to the handler.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from litestar import Request, Response
 from litestar.enums import ScopeType
 from litestar.openapi import ResponseSpec
-from litestar.types import (
-    ASGIApp,
-    HTTPResponseBodyEvent,
-    HTTPResponseStartEvent,
-    Receive,
-    Scope,
-    Send,
-)
+from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp, Receive, Scope, Send
 
-from timeline.api.caching import CACHE_CONTROL, CacheKey, Rendered, SeqEntry, Stored, etag, matches
+from timeline.api import cors
+from timeline.api.caching import CACHE_CONTROL, CacheKey, Rendered, SeqEntry, Stored, etag, matched
+from timeline.api.compression import Headers, accepted
 from timeline.api.deps import Services
+from timeline.api.edge import VARY, send_complete
 from timeline.api.problems import problem_responses
 from timeline.errors import TimelineError
 
@@ -40,6 +39,8 @@ Render = Callable[[SeqEntry], Awaitable[Rendered]]
 # for any other request), so that the cache front renders a miss too. Only for JSON reads.
 RENDER_EARLY = "render_early"
 EarlyRender = Callable[[Services, Scope], Render | None]
+# What every 304 of a timeline read says besides its tag: the 200 it stands for says the same.
+_UNCHANGED: Headers = ((b"cache-control", CACHE_CONTROL.encode()), VARY, *cors.READ)
 
 
 def validators(tag: str) -> dict[str, str]:
@@ -48,17 +49,42 @@ def validators(tag: str) -> dict[str, str]:
 
 
 def conditional(request: Request[Any, Any, Any], tag: str, body: bytes) -> Response[bytes]:
-    """`body` as JSON, or 304 when the client's `If-None-Match` already holds `tag`."""
-    if matches(request.headers.get("if-none-match"), tag):
-        return Response(b"", status_code=304, headers=validators(tag))
+    """`body` as JSON, or 304 when the client's `If-None-Match` already holds `tag` (in any coding)."""
+    held = matched(request.headers.get("if-none-match"), tag)
+    if held is not None:
+        return Response(b"", status_code=304, headers={**validators(held), "Vary": "Accept-Encoding"})
     return Response(body, media_type=JSON, headers=validators(tag))
 
 
-def _key(entry: SeqEntry, scope: Scope) -> CacheKey:
+class CompleteResponse(Response[bytes]):
+    """A response whose status, headers and body are final as given (a stored representation): sent as
+    they are, past Litestar's response building and the edge's (`send_complete`)."""
+
+    def __init__(self, status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> None:
+        super().__init__(b"", status_code=status)
+        self._complete = _Complete(status, headers, body)
+
+    def to_asgi_response(self, app: Any, request: Any, **_: Any) -> ASGIResponse:
+        return self._complete
+
+
+class _Complete(ASGIResponse):
+    def __init__(self, status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> None:
+        self._status, self._headers, self._body = status, headers, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_complete(scope, send, self._status, self._headers, self._body)
+
+
+def not_modified(tag: str, extra: Headers = ()) -> list[tuple[bytes, bytes]]:
+    """The headers of a 304 naming `tag`: the representation the client holds."""
+    return [(b"etag", tag.encode("latin-1")), *_UNCHANGED, *extra]
+
+
+def _key(entry: SeqEntry, scope: Scope, host: str | None) -> CacheKey:
     """What a read's bytes depend on besides the seq. The origin the request was addressed to is part of
     it: feeds and the embed page name their own absolute URLs."""
-    host = _header(scope, b"host") or str(scope.get("server"))
-    origin = f"{scope['scheme']}://{host}{scope.get('root_path', '')}"
+    origin = f"{scope['scheme']}://{host or scope.get('server')}{scope.get('root_path', '')}"
     return entry.timeline_id, scope["path_template"], f"{origin}?{scope['query_string'].decode('latin-1')}"
 
 
@@ -71,42 +97,47 @@ async def cached_read(
     media_type: str = JSON,
     headers: Mapping[str, str] | None = None,
 ) -> Response[bytes]:
-    """Answer a read of `timeline` (id or slug): 304 when the client is current, else cached or fresh bytes.
+    """Answer a read of `timeline` (id or slug): 304 when the client is current, else cached or fresh bytes
+    in the coding the request accepts.
 
     Only a stale seq entry (older than a second) costs a query; a 304 with a fresh one costs none.
     `headers` go on the 200 and the 304 alike.
     """
     entry = await services.seqs.get(timeline)
-    key = _key(entry, request.scope)
+    key = _key(entry, request.scope, request.headers.get("host"))
     tag = etag(entry, key)
-    extra = headers or {}
-    if matches(request.headers.get("if-none-match"), tag):
+    extra = _encoded(headers or {})
+    held = matched(request.headers.get("if-none-match"), tag)
+    if held is not None:
         services.metrics.not_modified.inc()
-        return Response(b"", status_code=304, headers={**validators(tag), **extra})
+        return CompleteResponse(304, not_modified(held, extra), b"")
     stored = services.pages.get(key, entry.last_seq)
     if stored is None:
-        rendered = await render(entry)
-        stored = _stored(rendered, media_type, tag)
+        stored = _stored(await render(entry), media_type, tag, extra)
         services.pages.put(key, stored)
-    return Response(stored.body, media_type=media_type, headers={**_own_headers(stored), **extra})
+    chosen = stored.representation(accepted(request.headers.get("accept-encoding")))
+    return CompleteResponse(200, chosen.headers, chosen.body)
 
 
-def _own_headers(stored: Stored) -> dict[str, str]:
-    """The stored headers that Litestar's `Response` does not add itself."""
-    framing = (b"content-type", b"content-length")
-    return {k.decode("latin-1"): v.decode("latin-1") for k, v in stored.headers if k not in framing}
+def _encoded(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -> Headers:
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs)
 
 
-def _stored(rendered: Rendered, media_type: str, tag: str) -> Stored:
-    headers = [
-        ("content-type", media_type),
-        ("content-length", str(len(rendered.body))),
-        ("etag", tag),
-        ("cache-control", CACHE_CONTROL),
-        *((name.lower(), value) for name, value in rendered.headers),
-    ]
-    encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-    return Stored(rendered.last_seq, rendered.body, encoded)
+def _stored(rendered: Rendered, media_type: str, tag: str, extra: Headers = ()) -> Stored:
+    # As Litestar names text types, so that a page is the same from the front and the handler.
+    content_type = f"{media_type}; charset=utf-8" if media_type.startswith("text/") else media_type
+    headers = (
+        (b"content-type", content_type.encode("latin-1")),
+        (b"content-length", str(len(rendered.body)).encode()),
+        (b"etag", tag.encode("latin-1")),
+        (b"cache-control", CACHE_CONTROL.encode()),
+        VARY,
+        *cors.READ,
+        *_encoded(rendered.headers),
+        *extra,
+    )
+    return Stored(rendered.last_seq, rendered.body, headers)
 
 
 def answer_from_cache(app: ASGIApp) -> ASGIApp:
@@ -114,7 +145,7 @@ def answer_from_cache(app: ASGIApp) -> ASGIApp:
     it here when the handler names an early renderer (`RENDER_EARLY`) that accepts the request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and scope["method"] == "GET":
+        if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" and not _keyed(scope):
             services: Services = scope["app"].state.services
             entry = services.seqs.fresh(scope["path_params"]["timeline"])
             if entry is not None and await _answer(services, entry, scope, send):
@@ -126,12 +157,13 @@ def answer_from_cache(app: ASGIApp) -> ASGIApp:
 
 async def _answer(services: Services, entry: SeqEntry, scope: Scope, send: Send) -> bool:
     """Answer from memory or the early renderer; False when the handler must (it also answers errors)."""
-    key = _key(entry, scope)
+    host, if_none_match, accept_encoding = _read_headers(scope)
+    key = _key(entry, scope, host)
     tag = etag(entry, key)
-    if matches(_header(scope, b"if-none-match"), tag):
+    held = matched(if_none_match, tag)
+    if held is not None:
         services.metrics.not_modified.inc()
-        encoded = [(b"etag", tag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
-        await _send(send, 304, encoded, b"")
+        await send_complete(scope, send, 304, not_modified(held), b"")
         return True
     stored = services.pages.get(key, entry.last_seq)
     if stored is None:
@@ -144,21 +176,28 @@ async def _answer(services: Services, entry: SeqEntry, scope: Scope, send: Send)
         except TimelineError:
             return False  # not found, a bad cursor, storage: the handler answers it as a problem
         services.pages.put(key, stored)
-    await _send(send, 200, stored.headers, stored.body)
+    chosen = stored.representation(accepted(accept_encoding))
+    await send_complete(scope, send, 200, chosen.headers, chosen.body)
     return True
 
 
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
-    await send(start)
-    await send(HTTPResponseBodyEvent(type="http.response.body", body=body, more_body=False))
+def _keyed(scope: Scope) -> bool:
+    """Whether the request carries credentials: its handler may answer it otherwise than the public (keyed
+    reads), so the front leaves it alone."""
+    return any(key == b"authorization" for key, _ in scope["headers"])
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _read_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """`Host`, `If-None-Match` and `Accept-Encoding`, in one pass over the request's headers."""
+    host = if_none_match = accept_encoding = None
     for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
+        if key == b"host":
+            host = bytes(value).decode("latin-1")
+        elif key == b"if-none-match":
+            if_none_match = bytes(value).decode("latin-1")
+        elif key == b"accept-encoding":
+            accept_encoding = bytes(value).decode("latin-1")
+    return host, if_none_match, accept_encoding
 
 
 def read_responses(data: Any, description: str, *, media_type: str = JSON) -> dict[int, ResponseSpec]:

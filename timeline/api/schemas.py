@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from litestar.openapi.spec import Schema
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.plugins.pydantic import PydanticSchemaPlugin
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from feeds.adapters import NAMES
 from timeline.models import Change, Event
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
 AdapterName = Literal["auto", "guardian", "jsonld", "syndication", "wordpress"]
 assert set(get_args(AdapterName)) == set(NAMES), "keep AdapterName in step with feeds.adapters.NAMES"
@@ -16,13 +23,38 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 class _Body(BaseModel):
+    """A request body: unknown fields are refused (400), and the OpenAPI document says so."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ClosedBodies(OpenAPISchemaPlugin):
+    """Models that refuse unknown fields (`extra="forbid"`) get `additionalProperties: false`, which
+    Litestar's pydantic plugin leaves out: a client reading the document must learn that extras are
+    refused, not find out from a 400."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return (
+            isinstance(value, type)
+            and issubclass(value, BaseModel)
+            and value.model_config.get("extra") == "forbid"
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = PydanticSchemaPlugin.for_pydantic_model(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
 
 
 class TimelineCreate(_Body):
     title: str = Field(min_length=1, max_length=300, description="Human title of the timeline.")
     slug: str | None = Field(
-        None, max_length=60, pattern=SLUG_PATTERN, description="URL name; derived from the title when absent."
+        None,
+        max_length=60,
+        pattern=SLUG_PATTERN,
+        description="URL name; derived from the title when absent.",
+        json_schema_extra={"pattern": SLUG_PATTERN},  # Litestar drops the pattern of an optional field
     )
 
 
