@@ -16,7 +16,7 @@ from timeline.api.caching import Rendered, SeqEntry, Stored
 from timeline.api.deps import Services
 from timeline.api.problems import problem
 from timeline.api.reads import RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
-from timeline.api.schemas import ChangePage, EventPage
+from timeline.api.schemas import DATE_TIME, ChangePage, EventPage
 from timeline.models import Event
 from timeline.store import Order, PageOptions, Revision
 
@@ -89,6 +89,7 @@ class EventController(Controller):
     @get(
         "/events",
         summary="The ordered timeline, one page",
+        description="Page with `before` or `after`, never both: a request with both is refused (400).",
         responses=read_responses(EventPage, "A page of events."),
         opt={RENDER_EARLY: _render_early},
     )
@@ -100,14 +101,21 @@ class EventController(Controller):
         order: Annotated[Order, QueryParameter(description="`desc`: newest first.")] = "desc",
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Events per page.")] = 20,
         before: Annotated[
-            str | None, QueryParameter(description="Cursor from `prev`: the page before.")
+            str | None,
+            QueryParameter(
+                min_length=1, description="Cursor from `prev`: the page before. Not with `after`."
+            ),
         ] = None,
         after: Annotated[
-            str | None, QueryParameter(description="Cursor from `next`: the page after.")
+            str | None,
+            QueryParameter(
+                min_length=1, description="Cursor from `next`: the page after. Not with `before`."
+            ),
         ] = None,
         key_events: Annotated[bool, QueryParameter(description="Only key events.")] = False,
         since: Annotated[
-            datetime | None, QueryParameter(description="Only events published at/after (RFC 3339).")
+            datetime | None,
+            QueryParameter(description="Only events published at/after (RFC 3339; no offset: UTC)."),
         ] = None,
     ) -> Response[bytes]:
         if before and after:
@@ -118,6 +126,9 @@ class EventController(Controller):
                 "Give `before` or `after`, not both.",
                 parameter="before",
             )
+        if since is not None and not DATE_TIME.fullmatch(request.query_params.get("since", "")):
+            detail = "Give `since` as an RFC 3339 date-time, such as 2024-05-01T12:00:00Z."
+            return problem(400, "invalid_request", "Invalid request", detail, parameter="since")
 
         query = PageOptions(
             order=order, limit=limit, before=before, after=after, key_events=key_events, since=_utc(since)
@@ -175,7 +186,13 @@ class EventController(Controller):
         services: NamedDependency[Services],
         timeline: TimelineId,
         since: Annotated[
-            int, QueryParameter(ge=0, le=MAX_SEQ, description="Seq to read after; 0 for everything.")
+            int,
+            QueryParameter(
+                ge=0,
+                le=MAX_SEQ,
+                description="Seq to read after; 0 for everything.",
+                schema_extra={"maximum": MAX_SEQ},  # exact: Litestar publishes a float, rounded up past it
+            ),
         ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Changes per call.")] = 500,
     ) -> Response[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from litestar.openapi.spec import Schema
@@ -20,6 +21,9 @@ AdapterName = Literal["auto", "guardian", "jsonld", "syndication", "wordpress"]
 assert set(get_args(AdapterName)) == set(NAMES), "keep AdapterName in step with feeds.adapters.NAMES"
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# An RFC 3339 date-time, its offset optional (then UTC): all a time in a query may be. Litestar's own
+# parsing would also take a number of seconds since 1970 ("0.5"), which the document does not offer.
+DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?")
 
 
 class _Body(BaseModel):
