@@ -13,11 +13,11 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.types import Scope
 
 from timeline.api.caching import Rendered, SeqEntry, Stored
-from timeline.api.deps import Services
-from timeline.api.problems import problem
-from timeline.api.reads import RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
+from timeline.api.deps import Services, require_key
+from timeline.api.problems import problem, problem_responses
+from timeline.api.reads import JSON, RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
 from timeline.api.schemas import DATE_TIME, ChangePage, EventPage
-from timeline.models import Event
+from timeline.models import Event, Tombstone
 from timeline.store import Order, PageOptions, Revision
 
 MAX_SEQ = 2**63 - 1  # seqs are BIGINT
@@ -25,6 +25,12 @@ MAX_LIMIT = 200  # events per page
 TimelineId = Annotated[str, PathParameter(description="Timeline id or slug.")]
 EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
 SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
+# Reads that show more with a key: without one, public; with a valid one, the whole event.
+OPTIONAL_KEY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+KEYED_PROBLEMS = problem_responses(401, 403)
+PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Authorization"}
+# Public answers of keyed reads differ from keyed ones: a shared cache must not give one for the other.
+BY_KEY = {"Vary": "Authorization"}
 
 
 def plain_page_query(query_string: bytes) -> PageOptions | None:
@@ -138,8 +144,11 @@ class EventController(Controller):
 
     @get(
         "/events/{event_id:str}",
-        summary="One event (tombstones included, with deleted=true)",
-        responses=read_responses(Event, "The event."),
+        summary="One event; a deleted one as its tombstone",
+        description="A deleted event is unpublished: only its tombstone (`id`, `seq`, `deleted`, "
+        "`published_at`, `position`) is public. With a valid key the whole event is read, content included.",
+        responses={**read_responses(Event | Tombstone, "The event, or its tombstone."), **KEYED_PROBLEMS},
+        security=OPTIONAL_KEY,
     )
     async def get_event(
         self,
@@ -148,16 +157,23 @@ class EventController(Controller):
         timeline: TimelineId,
         event_id: EventId,
     ) -> Response[bytes]:
+        if _keyed(request):
+            found = await services.store.full_event(await _timeline_id(services, timeline), event_id)
+            return _private(found.model_dump(mode="json"))
+
         async def render(entry: SeqEntry) -> Rendered:
             doc = await services.store.event_doc(entry.timeline_id, event_id)
             return Rendered(entry.last_seq, doc.encode())
 
-        return await cached_read(request, services, timeline, render)
+        return await cached_read(request, services, timeline, render, headers=BY_KEY)
 
     @get(
         "/events/{event_id:str}/revisions",
         summary="Every version of an event, oldest first",
-        responses=read_responses(list[Revision], "Revisions, oldest first."),
+        description="A deleted event's history is not public: 404, as for an unknown event (it may be "
+        "published again; its tombstone says it is deleted). With a valid key it is read all the same.",
+        responses={**read_responses(list[Revision], "Revisions, oldest first."), **KEYED_PROBLEMS},
+        security=OPTIONAL_KEY,
     )
     async def get_revisions(
         self,
@@ -166,11 +182,16 @@ class EventController(Controller):
         timeline: TimelineId,
         event_id: EventId,
     ) -> Response[bytes]:
+        if _keyed(request):
+            timeline_id = await _timeline_id(services, timeline)
+            found = await services.store.revisions(timeline_id, event_id, unpublished=True)
+            return _private([r.model_dump(mode="json") for r in found])
+
         async def render(entry: SeqEntry) -> Rendered:
             found = await services.store.revisions(entry.timeline_id, event_id)
             return Rendered(entry.last_seq, orjson.dumps([r.model_dump(mode="json") for r in found]))
 
-        return await cached_read(request, services, timeline, render)
+        return await cached_read(request, services, timeline, render, headers=BY_KEY)
 
     @get(
         "/changes",
@@ -217,6 +238,24 @@ async def _pinned(services: Services, entry: SeqEntry) -> orjson.Fragment:
         stored = Stored(entry.last_seq, orjson.dumps([orjson.Fragment(doc) for doc in found]), [])
         services.pages.put(key, stored)
     return orjson.Fragment(stored.body)
+
+
+def _keyed(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request reads with a key. A key that is not valid is refused (401/403), not read as
+    public: a console with a wrong key must learn so."""
+    if "authorization" not in request.headers:
+        return False
+    require_key(request, request.route_handler)
+    return True
+
+
+async def _timeline_id(services: Services, timeline: str) -> str:
+    return (await services.seqs.get(timeline)).timeline_id
+
+
+def _private(body: Any) -> Response[bytes]:
+    """A keyed read's answer: for this client only, never stored by a cache."""
+    return Response(orjson.dumps(body), media_type=JSON, headers=PRIVATE)
 
 
 def _utc(value: datetime | None) -> datetime | None:

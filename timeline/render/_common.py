@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from timeline.ids import SortKey
-from timeline.models import Event, rfc3339
+from timeline.models import Event, Tombstone, rfc3339
 
 HEADLINE_LENGTH = 80
 
 
-def shown(events: Iterable[Event], *, newest_first: bool) -> list[Event]:
-    """The events that are not tombstones, in the timeline's total order."""
-    live = (event for event in events if not event.deleted)
+def shown(events: Iterable[Event | Tombstone], *, newest_first: bool) -> list[Event]:
+    """The published events, in the timeline's total order: never a tombstone, nor a whole event that is
+    deleted (as keyed reads give them)."""
+    live = (event for event in events if isinstance(event, Event) and not event.deleted)
     return sorted(live, key=_sort_key, reverse=newest_first)
 
 

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
 
-from timeline.models import Event, Timeline, rfc3339
+from timeline.models import Event, Timeline, Tombstone, rfc3339
 from timeline.render._common import headline, shown
 
 __all__ = ["ATOM_NS", "KEY_EVENT_SCHEME", "KEY_EVENT_TERM", "atom_feed", "entry_id", "feed_id"]
@@ -43,7 +43,12 @@ def entry_id(event_id: str) -> str:
 
 
 def atom_feed(
-    timeline: Timeline, events: Sequence[Event], *, self_url: str, html_url: str | None, updated: datetime
+    timeline: Timeline,
+    events: Sequence[Event | Tombstone],
+    *,
+    self_url: str,
+    html_url: str | None,
+    updated: datetime,
 ) -> bytes:
     """The UTF-8 Atom document of `events`, newest first, tombstones left out.
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from timeline.models import Event, Timeline, rfc3339
+from timeline.models import Event, Timeline, Tombstone, rfc3339
 from timeline.render._common import shown
 
 __all__ = ["EXTENSION", "VERSION", "json_feed"]
@@ -27,7 +27,7 @@ EXTENSION = "_liveblog_timeline"
 
 
 def json_feed(
-    timeline: Timeline, events: Sequence[Event], *, feed_url: str, home_page_url: str | None
+    timeline: Timeline, events: Sequence[Event | Tombstone], *, feed_url: str, home_page_url: str | None
 ) -> bytes:
     """The JSON Feed document of `events`, newest first, tombstones left out.
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from timeline.models import Event, Media, Timeline
+from timeline.models import Event, Media, Timeline, Tombstone
 from timeline.render._common import headline, shown
 
 __all__ = ["KEY_EVENTS_GROUP", "UPDATES_GROUP", "timelinejs"]
@@ -30,7 +30,7 @@ KEY_EVENTS_GROUP = "Key events"
 UPDATES_GROUP = "Updates"
 
 
-def timelinejs(timeline: Timeline, events: Sequence[Event]) -> bytes:
+def timelinejs(timeline: Timeline, events: Sequence[Event | Tombstone]) -> bytes:
     """The TimelineJS3 JSON document of `events`, oldest first, tombstones left out."""
     slides = shown(events, newest_first=False)
     grouped = any(event.key_event for event in slides)

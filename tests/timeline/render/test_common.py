@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.timeline.render.samples import T0, event
+from tests.timeline.render.samples import T0, event, timeline
 from timeline import render
+from timeline.models import Tombstone
 from timeline.render._common import excerpt, headline, shown
 
 
@@ -31,6 +32,25 @@ def test_order_is_time_then_source_position_then_id() -> None:
 
 def test_tombstones_are_never_shown() -> None:
     assert shown([event("ev_x", deleted=True)], newest_first=True) == []
+    assert shown([Tombstone(id="ev_y", seq=2, published_at=T0)], newest_first=True) == []
+
+
+def test_every_renderer_leaves_out_public_tombstones_and_deleted_events() -> None:
+    """Given the public shape of a deletion or a whole deleted event (a keyed read), no feed shows it."""
+    gone = Tombstone(id="ev_removed", seq=44, published_at=T0 + timedelta(minutes=30))
+    kept = event("ev_kept", title="Kick-off", body_text="The teams are out", body_html="<p>out</p>")
+    deleted = event("ev_withdrawn", title="WITHDRAWN", deleted=True)
+    documents = [
+        render.atom_feed(
+            timeline(), [gone, kept, deleted], self_url="https://t.example/f", html_url=None, updated=T0
+        ),
+        render.json_feed(
+            timeline(), [gone, kept, deleted], feed_url="https://t.example/f", home_page_url=None
+        ),
+        render.timelinejs(timeline(), [gone, kept, deleted]),
+    ]
+    for document in documents:
+        assert b"ev_kept" in document and b"ev_removed" not in document and b"WITHDRAWN" not in document
 
 
 @pytest.mark.parametrize(
