@@ -2,7 +2,7 @@
 
 from feeds.adapters import ADAPTERS, NAMES, detect, parse
 from feeds.errors import FeedsError, FetchError, FormatNotDetectedError, InvalidDocumentError, ParseError
-from feeds.types import Media, ParsedSnapshot, ParsedUpdate
+from feeds.types import Limits, Media, ParsedSnapshot, ParsedUpdate
 
 __all__ = [
     "ADAPTERS",
@@ -11,6 +11,7 @@ __all__ = [
     "FetchError",
     "FormatNotDetectedError",
     "InvalidDocumentError",
+    "Limits",
     "Media",
     "ParseError",
     "ParsedSnapshot",

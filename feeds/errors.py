@@ -11,8 +11,8 @@
     │   ├── ConnectError
     │   └── InvalidURLError          (not an http(s) URL)
     └── ParseError
-        ├── FormatNotDetectedError
-        ├── InvalidDocumentError
+        ├── FormatNotDetectedError   (no adapter reads it: unknown, empty, or an upstream's error body)
+        ├── InvalidDocumentError     (not what the adapter reads, an error body, or past its Limits)
         ├── ParseTimeoutError        (parsing ran past its time budget)
         └── ParseTooLargeError       (parsing needed more memory than allowed)
 

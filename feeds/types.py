@@ -1,8 +1,8 @@
-"""Values the adapters produce: source-shaped, unsanitized, times already in UTC."""
+"""Values the adapters produce (source-shaped, unsanitized, times in UTC), and the limits they read within."""
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
 
 
 class _Frozen(BaseModel):
@@ -62,3 +62,40 @@ class ParsedSnapshot(_Frozen):
     warnings: tuple[str, ...] = Field(
         (), description="What was wrong but repaired or skipped, one human sentence each."
     )
+
+
+class Limits(_Frozen):
+    """What an adapter reads of one document at most; past these it refuses the document or cuts it.
+
+    Parsing is pure and runs on every changed poll, so a hostile or broken upstream must not make it spin
+    or fill the database: these bounds keep its work and its output proportional to a real live blog's.
+    """
+
+    max_updates: PositiveInt = Field(
+        5_000,
+        description="Updates kept from one document: the newest ones (by publication time, then the "
+        "document's own order; updates without a time count as the newest), with a warning for the rest. "
+        "Real live blogs hold a few hundred; a feed or a page shows fewer.",
+    )
+    max_depth: PositiveInt = Field(
+        128,
+        description="Nesting (JSON containers, XML or HTML elements) past which a document is refused. API "
+        "JSON nests about 10 levels, feeds under 10, HTML pages rarely past 40; some parsers slow down "
+        "with depth (an HTML tree builder checks the open elements on every tag).",
+    )
+    max_title_chars: PositiveInt = Field(
+        1_000, description="Headlines run under 200 characters; a longer title is cut, with a warning."
+    )
+    max_summary_chars: PositiveInt = Field(
+        10_000,
+        description="A summary is a paragraph or a short list; a summary this long is the whole text, "
+        "which the body already has.",
+    )
+    max_body_chars: PositiveInt = Field(
+        250_000,
+        description="An update's body is a few kilobytes; transcripts and long tables reach 100 KB. This "
+        "keeps those whole and bounds what one event stores and renders.",
+    )
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,4 +1,4 @@
-"""Helpers the adapters share: lenient field access, URLs, times, positions, warnings."""
+"""Helpers the adapters share: lenient field access, URLs, times, positions, warnings, limits, refusals."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ import html
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from itertools import pairwise
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
 
+from feeds.adapters._encoding import as_utf8
+from feeds.adapters._error_bodies import describe, describe_json
+from feeds.adapters._nesting import json_exceeds
 from feeds.errors import InvalidDocumentError
 from feeds.timeparse import parse_time
-from feeds.types import ParsedUpdate
+from feeds.types import Limits, ParsedUpdate
 
 T = TypeVar("T")
 Raw = dict[str, object]
@@ -32,6 +35,9 @@ _LOOKS_LIKE_HTML = re.compile(
 )
 _PLAIN_ABSOLUTE = re.compile(r"https?://[\w.:@-]+(?:[/?#][^\s\\]*)?")
 _BLANK_LINES = re.compile(r"\n\s*\n")
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+# orjson's own refusal (it stops at 1024 levels), recognised to say what it means.
+_ORJSON_TOO_DEEP = "depth limit exceeded"
 
 
 class Warnings:
@@ -41,10 +47,11 @@ class Warnings:
         self._seen: dict[str, None] = {}
         self._dropped = 0
 
-    def add(self, message: str | None) -> None:
+    def add(self, message: str | None, *, always: bool = False) -> None:
+        """Keep `message`; past the cap only when `always` (what the limits cut must stay visible)."""
         if message is None or message in self._seen:
             return
-        if len(self._seen) < _MAX_WARNINGS:
+        if len(self._seen) < _MAX_WARNINGS or always:
             self._seen[message] = None
         else:
             self._dropped += 1
@@ -123,12 +130,43 @@ def text_html(value: str | None) -> str:
     return "".join(f"<p>{html.escape(p, quote=False).replace(chr(10), '<br>')}</p>" for p in paragraphs if p)
 
 
-def load_json(body: bytes, url: str, expected: str) -> object:
-    """Strict JSON (a UTF-8 BOM allowed), or `InvalidDocumentError` naming what was `expected`."""
+def load_json(body: bytes, url: str, expected: str, limits: Limits) -> object:
+    """Strict JSON (UTF-8 with or without a BOM, UTF-16 or UTF-32) within `limits.max_depth`.
+
+    Anything else raises `InvalidDocumentError` saying what came instead of what was `expected`.
+    """
+    data = as_utf8(body).removeprefix(b"\xef\xbb\xbf")
     try:
-        return orjson.loads(body.removeprefix(b"\xef\xbb\xbf"))
+        document = orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise InvalidDocumentError(f"not valid JSON ({error}); expected {expected}", url=url) from error
+        if _ORJSON_TOO_DEEP in str(error):
+            raise too_deep(url, limits) from error
+        raise refusal(body, url, expected, f"not valid JSON ({error})") from error
+    check_json_depth(data, url, limits)
+    return document
+
+
+def check_json_depth(data: bytes, url: str, limits: Limits) -> None:
+    if json_exceeds(data, limits.max_depth):
+        raise too_deep(url, limits)
+
+
+def too_deep(url: str, limits: Limits) -> InvalidDocumentError:
+    return InvalidDocumentError(
+        f"the document nests more than {limits.max_depth} levels deep, which no live blog does; "
+        "it was refused unread",
+        url=url,
+    )
+
+
+def refusal(body: bytes, url: str, expected: str, fallback: str) -> InvalidDocumentError:
+    """The error for a body that is not the `expected` format: what it is instead, else `fallback`."""
+    return InvalidDocumentError(f"{describe(body) or fallback}; expected {expected}", url=url)
+
+
+def json_refusal(document: object, url: str, expected: str, fallback: str) -> InvalidDocumentError:
+    """`refusal` for a body already read as JSON."""
+    return InvalidDocumentError(f"{describe_json(document) or fallback}; expected {expected}", url=url)
 
 
 class Clock:
@@ -177,17 +215,75 @@ def _oldest_first(times: Sequence[datetime | None]) -> bool:
     return ascending > descending
 
 
-def build_each(
-    items: Iterable[T], build: Callable[[T], ParsedUpdate], warnings: Warnings
+Build = Callable[[T, datetime | None, int], ParsedUpdate]
+
+
+def build_updates(
+    raws: Sequence[T], times: Sequence[datetime | None], build: Build[T], limits: Limits, warnings: Warnings
 ) -> list[ParsedUpdate]:
-    """Build every item; one that fails (`ValueError`, pydantic's included) is skipped with a warning."""
+    """`build(raw, time, position)` for the newest `limits.max_updates` raws, in document order.
+
+    One that fails (`ValueError`, pydantic's included) is skipped with a warning, and fields past their
+    size limits are cut.
+    """
+    ranks = positions(times)
     updates = []
-    for number, item in enumerate(items, start=1):
+    for index in _newest(times, ranks, limits.max_updates, warnings):
         try:
-            updates.append(build(item))
+            updates.append(build(raws[index], times[index], ranks[index]))
         except ValueError as error:
-            warnings.add(f"update #{number} skipped: {_first_line(error)}")
+            warnings.add(f"update #{index + 1} skipped: {_first_line(error)}")
+    return _cut_fields(updates, limits, warnings)
+
+
+def _newest(
+    times: Sequence[datetime | None], ranks: Sequence[int], limit: int, warnings: Warnings
+) -> Iterable[int]:
+    """The indexes of the `limit` newest updates, in document order.
+
+    Newest by time, then by the document's own order; an update without a time counts as newer than any
+    with one, as the time it gets is the moment it is first seen.
+    """
+    if len(times) <= limit:
+        return range(len(times))
+    by_age = sorted(range(len(times)), key=lambda i: (times[i] is None, times[i] or _OLDEST, ranks[i]))
+    warnings.add(
+        f"the document holds {len(times):,} updates, more than the limit of {limit:,}: "
+        f"kept the newest {limit:,} and left out {len(times) - limit:,} older ones",
+        always=True,
+    )
+    return sorted(by_age[-limit:])
+
+
+def _cut_fields(updates: list[ParsedUpdate], limits: Limits, warnings: Warnings) -> list[ParsedUpdate]:
+    """Titles, summaries and bodies past their limits, cut to them (ending in "…"); one warning in all."""
+    caps = {
+        "title": limits.max_title_chars,
+        "summary": limits.max_summary_chars,
+        "body_html": limits.max_body_chars,
+    }
+    cut = 0
+    for number, update in enumerate(updates):
+        changes = {
+            field: _cut(value, cap)
+            for field, cap in caps.items()
+            if len(value := getattr(update, field) or "") > cap
+        }
+        if changes:
+            updates[number] = update.model_copy(update=changes)
+            cut += len(changes)
+    if cut:
+        warnings.add(
+            f"{cut:,} {'field was' if cut == 1 else 'fields were'} too long and cut to the limits "
+            f"(titles {limits.max_title_chars:,}, summaries {limits.max_summary_chars:,}, "
+            f"bodies {limits.max_body_chars:,} characters)",
+            always=True,
+        )
     return updates
+
+
+def _cut(value: str, cap: int) -> str:
+    return value[: cap - 1] + "…"
 
 
 def unique(updates: Iterable[ParsedUpdate], warnings: Warnings) -> tuple[ParsedUpdate, ...]:

@@ -5,7 +5,8 @@ tree in C with expat (the parser under feedparser's SAX handler too), and this r
 
 The reader accepts a closed subset and returns None for anything else, so that feedparser reads it:
 well-formed UTF-8 RSS 2.0 without a DOCTYPE (hence without entity declarations), only the namespaces and
-elements listed here, and text fields without markup inside. Within the subset its result equals
+elements listed here, nested no deeper than an item's fields (it stops reading at the first deeper
+element), and text fields without markup inside. Within the subset its result equals
 feedparser's for every key `syndication` reads; tests/feeds/adapters/test_plain_rss.py compares the two
 on every fixture and on generated feeds. Where feedparser rewrites a value, the reader does the same
 (strips it; resolves ids and links against the base URL) or declines (Latin-1 re-decoding, cp1252
@@ -40,6 +41,7 @@ _IGNORED_IN_CHANNEL = frozenset(
     {"description", "language", "copyright", "managingEditor", "webMaster", "pubDate", "lastBuildDate"}
     | {"generator", "docs", "ttl", f"{_SY}updatePeriod", f"{_SY}updateFrequency", f"{_SY}updateBase"}
 )
+_DEPTH = 4
 _IMAGE_CHILDREN = frozenset({"url", "title", "link", "width", "height", "description"})
 # How feedparser files each item child the reader accepts.
 _ITEM_CHILDREN = {
@@ -121,8 +123,15 @@ def _stable_base(base_url: str) -> bool:
 
 def _tree(data: bytes) -> ET.Element:
     data.decode("utf-8")  # strictly: feedparser would fall back to other encodings
-    events = ET.iterparse(io.BytesIO(data), events=("start-ns",))
-    _require(all(declaration in _NAMESPACES for _, declaration in events))
+    depth = 0
+    events = ET.iterparse(io.BytesIO(data), events=("start", "end", "start-ns"))
+    for event, value in events:
+        if event == "start-ns":
+            _require(value in _NAMESPACES)
+        else:
+            depth += 1 if event == "start" else -1
+            # Deeper than rss/channel/item/field is outside the subset: stop before building the rest.
+            _require(depth <= _DEPTH)
     root: ET.Element = events.root  # type: ignore[attr-defined]  # documented; missing from typeshed
     return root
 

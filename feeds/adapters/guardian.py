@@ -6,7 +6,8 @@ Blocks come from `blocks.body` (newest first) and `blocks.requestedBodyBlocks` (
 - A block listed under `body:pinned`, or with `attributes.pinned`, is one update with `pinned=True`.
 - `attributes.summary` (an editor's recap of the blog so far) becomes the tag `"summary"`: it is neither a
   key event nor a summary of the update itself.
-- The snapshot is `complete` when the distinct body blocks seen number `blocks.totalBodyBlocks`.
+- The snapshot is `complete` when its updates number `blocks.totalBodyBlocks`: every block was listed,
+  none was skipped as unreadable or left out by `Limits.max_updates`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from feeds.adapters._common import (
     Warnings,
     absolute_url,
     as_list,
-    build_each,
+    build_updates,
     get,
     ident,
+    json_refusal,
     load_json,
-    positions,
     text,
 )
+from feeds.adapters._error_bodies import error_message
 from feeds.errors import InvalidDocumentError
-from feeds.types import Media, ParsedSnapshot, ParsedUpdate
+from feeds.types import DEFAULT_LIMITS, Limits, Media, ParsedSnapshot, ParsedUpdate
 
 NAME = "guardian"
 _EXPECTED = "a Guardian Content API item (response.content)"
@@ -42,9 +44,19 @@ class _Block(NamedTuple):
     pinned: bool
 
 
-def parse(body: bytes, base_url: str, *, default_tz: tzinfo = UTC) -> ParsedSnapshot:
+def parse(
+    body: bytes, base_url: str, *, default_tz: tzinfo = UTC, limits: Limits = DEFAULT_LIMITS
+) -> ParsedSnapshot:
     """Parse a Content API item response requested with `show-blocks=all` or `body:latest:N`."""
-    content = _content(load_json(body, base_url, _EXPECTED), base_url)
+    document = load_json(body, base_url, _EXPECTED, limits)
+    return read(document, base_url, default_tz=default_tz, limits=limits)
+
+
+def read(
+    document: object, base_url: str, *, default_tz: tzinfo = UTC, limits: Limits = DEFAULT_LIMITS
+) -> ParsedSnapshot:
+    """`parse` for a document already read as JSON."""
+    content = _content(document, base_url)
     blocks = get(content, "blocks", dict)
     if blocks is None:
         raise InvalidDocumentError("the item has no blocks: request it with show-blocks=all", url=base_url)
@@ -53,14 +65,16 @@ def parse(body: bytes, base_url: str, *, default_tz: tzinfo = UTC) -> ParsedSnap
     web_url = absolute_url(get(content, "webUrl", str), base_url)
     clock = Clock(default_tz, warnings)
     times = [clock.first(b.raw, "firstPublishedDate", "createdDate", "publishedDate") for b in merged]
-    items = zip(merged, times, positions(times), strict=True)
+    updates = build_updates(
+        merged, times, lambda block, time, rank: _update(block, time, rank, web_url, clock), limits, warnings
+    )
     return ParsedSnapshot(
         adapter=NAME,
         title=text(content, "webTitle"),
         url=web_url,
-        complete=len(merged) == get(blocks, "totalBodyBlocks", int),
+        complete=len(updates) == get(blocks, "totalBodyBlocks", int),
         ended=_ended(content),
-        updates=tuple(build_each(items, lambda item: _update(*item, web_url, clock), warnings)),
+        updates=tuple(updates),
         warnings=warnings.as_tuple(),
     )
 
@@ -68,11 +82,11 @@ def parse(body: bytes, base_url: str, *, default_tz: tzinfo = UTC) -> ParsedSnap
 def _content(document: object, url: str) -> Raw:
     response = get(document, "response", dict)
     if get(response, "status", str) == "error":
-        message = text(response, "message") or "no message"
+        message = error_message(document) or "no message"
         raise InvalidDocumentError(f"the Content API answered with an error: {message}", url=url)
     content = get(response, "content", dict)
     if content is None:
-        raise InvalidDocumentError(f"expected {_EXPECTED}; response.content is missing", url=url)
+        raise json_refusal(document, url, _EXPECTED, "response.content is missing")
     return content
 
 

@@ -8,6 +8,7 @@ in a list, or in `@graph`. Choices:
 - A page shows only the latest updates, so the snapshot is never `complete`.
 - Adapters have no clock, so `ended` means an update was published at or after `coverageEndTime`.
 - A video given only by its thumbnail (as in schema.org's own example) becomes that image.
+- A page (or a JSON-LD block) nested past `Limits.max_depth` is refused before the HTML tree is built.
 """
 
 from __future__ import annotations
@@ -28,15 +29,19 @@ from feeds.adapters._common import (
     absolute_url,
     as_list,
     body_html,
-    build_each,
+    build_updates,
+    check_json_depth,
     clean_title,
     get,
-    positions,
     text,
+    too_deep,
     unique,
 )
+from feeds.adapters._encoding import as_utf8
+from feeds.adapters._error_bodies import describe, page_title, quoted
+from feeds.adapters._nesting import html_exceeds
 from feeds.errors import InvalidDocumentError
-from feeds.types import Media, ParsedSnapshot, ParsedUpdate
+from feeds.types import DEFAULT_LIMITS, Limits, Media, ParsedSnapshot, ParsedUpdate
 
 NAME = "jsonld"
 _EXPECTED = 'a schema.org LiveBlogPosting in a <script type="application/ld+json"> block'
@@ -46,17 +51,22 @@ _HAS_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _MEDIA_URL_KEYS = ("contentUrl", "url", "embedUrl")
 
 
-def parse(body: bytes, base_url: str, *, default_tz: tzinfo = UTC) -> ParsedSnapshot:
+def parse(
+    body: bytes, base_url: str, *, default_tz: tzinfo = UTC, limits: Limits = DEFAULT_LIMITS
+) -> ParsedSnapshot:
     """Parse the page's LiveBlogPosting(s); `base_url` resolves relative ids and links."""
+    body = as_utf8(body)
     warnings = Warnings()
-    blogs = _live_blogs(_json_ld_values(body, warnings))
+    blogs = _live_blogs(_json_ld_values(body, base_url, limits, warnings))
     if not blogs:
-        raise InvalidDocumentError(f"no LiveBlogPosting found; expected {_EXPECTED}", url=base_url)
+        raise InvalidDocumentError(f"{_not_found(body)}; expected {_EXPECTED}", url=base_url)
     clock = Clock(default_tz, warnings)
     raws = list(_raw_updates(blogs, warnings))
     times = [clock.first(raw, "datePublished", "dateModified", "dateCreated") for raw in raws]
-    items = zip(raws, times, positions(times), strict=True)
-    updates = unique(build_each(items, lambda item: _update(*item, base_url, clock), warnings), warnings)
+    built = build_updates(
+        raws, times, lambda raw, time, rank: _update(raw, time, rank, base_url, clock), limits, warnings
+    )
+    updates = unique(built, warnings)
     return ParsedSnapshot(
         adapter=NAME,
         title=_plain(blogs[0], "headline"),
@@ -68,8 +78,17 @@ def parse(body: bytes, base_url: str, *, default_tz: tzinfo = UTC) -> ParsedSnap
     )
 
 
-def _json_ld_values(body: bytes, warnings: Warnings) -> Iterator[object]:
-    for number, script in enumerate(_json_ld_scripts(body, warnings), start=1):
+def _not_found(body: bytes) -> str:
+    """Why no LiveBlogPosting was found: the page's title often says ("404 Not Found")."""
+    title = page_title(body)
+    if title is not None:
+        return f"no LiveBlogPosting found in the page titled {quoted(title)}"
+    return describe(body) or "no LiveBlogPosting found"
+
+
+def _json_ld_values(body: bytes, url: str, limits: Limits, warnings: Warnings) -> Iterator[object]:
+    for number, script in enumerate(_json_ld_scripts(body, url, limits, warnings), start=1):
+        check_json_depth(script.encode(), url, limits)
         try:
             value, repairs = _lenient_json.loads(script)
         except _lenient_json.LenientJSONError as error:
@@ -80,9 +99,11 @@ def _json_ld_values(body: bytes, warnings: Warnings) -> Iterator[object]:
         yield value
 
 
-def _json_ld_scripts(body: bytes, warnings: Warnings) -> list[str]:
+def _json_ld_scripts(body: bytes, url: str, limits: Limits, warnings: Warnings) -> list[str]:
     if not _JSON_LD_MARKER.search(body):  # the common "not a JSON-LD page" case, without parsing HTML
         return []
+    if html_exceeds(body, limits.max_depth):
+        raise too_deep(url, limits)
     tree = LexborHTMLParser(_decode(body, warnings))
     return [node.text() or "" for node in tree.css("script") if _is_json_ld(node.attributes.get("type"))]
 

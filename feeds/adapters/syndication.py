@@ -3,6 +3,9 @@
 XML goes through feedparser, given a byte stream (a bare `bytes`/`str` argument may be opened as a file path
 or fetched as a URL), without its HTML sanitizer or relative-URI rewriting: `timeline.normalize` sanitizes.
 Plain RSS 2.0 first goes to `_plain_rss`, which gives feedparser's result for the fields read here 7× faster.
+Before either: UTF-16 and UTF-32 documents become UTF-8 (`_encoding`), documents declaring entities that
+expand into others or load files are refused (`_xml_entities`), and so are documents nested past
+`Limits.max_depth` (`_plain_rss` stops at the depth plain RSS has; the rest is measured before feedparser).
 feedparser 6.0 does not read JSON Feed, so JSON Feed is read here with orjson.
 
 Both readers produce `_Entry` values; one builder turns them into updates. A feed is a sliding window, so
@@ -29,17 +32,22 @@ from feeds.adapters._common import (
     Warnings,
     absolute_url,
     as_list,
-    build_each,
+    build_updates,
     get,
     ident,
+    json_refusal,
     load_json,
-    positions,
+    refusal,
     text,
     text_html,
+    too_deep,
     unique,
 )
+from feeds.adapters._encoding import as_utf8
+from feeds.adapters._nesting import xml_exceeds
+from feeds.adapters._xml_entities import unsafe_entities
 from feeds.errors import InvalidDocumentError
-from feeds.types import Media, ParsedSnapshot, ParsedUpdate
+from feeds.types import DEFAULT_LIMITS, Limits, Media, ParsedSnapshot, ParsedUpdate
 
 NAME = "syndication"
 _EXPECTED = "an RSS, Atom, RDF or JSON Feed document"
@@ -66,15 +74,31 @@ class _Feed(NamedTuple):
     entries: list[_Entry]
 
 
-def parse(body: bytes, base_url: str, *, default_tz: tzinfo = UTC) -> ParsedSnapshot:
+def parse(
+    body: bytes, base_url: str, *, default_tz: tzinfo = UTC, limits: Limits = DEFAULT_LIMITS
+) -> ParsedSnapshot:
     """Parse a feed; ill-formed XML is read as far as feedparser can, with a warning."""
+    body = as_utf8(body)
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        document = load_json(body, base_url, _EXPECTED, limits)
+        return read_json_feed(document, base_url, default_tz=default_tz, limits=limits)
     warnings = Warnings()
-    clock = Clock(default_tz, warnings)
-    is_json = body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
-    feed = (_read_json_feed if is_json else _read_xml_feed)(body, base_url, clock, warnings)
+    return _snapshot(
+        _read_xml_feed(body, base_url, Clock(default_tz, warnings), limits, warnings), limits, warnings
+    )
+
+
+def read_json_feed(
+    document: object, base_url: str, *, default_tz: tzinfo = UTC, limits: Limits = DEFAULT_LIMITS
+) -> ParsedSnapshot:
+    """`parse` for a JSON Feed already read as JSON."""
+    warnings = Warnings()
+    return _snapshot(_read_json_feed(document, base_url, Clock(default_tz, warnings)), limits, warnings)
+
+
+def _snapshot(feed: _Feed, limits: Limits, warnings: Warnings) -> ParsedSnapshot:
     times = [entry.published or entry.updated for entry in feed.entries]
-    items = zip(feed.entries, times, positions(times), strict=True)
-    updates = build_each(items, lambda item: _update(*item), warnings)
+    updates = build_updates(feed.entries, times, _update, limits, warnings)
     return ParsedSnapshot(
         adapter=NAME,
         title=feed.title,
@@ -114,13 +138,17 @@ def _hashed_id(entry: _Entry) -> str:
 # --- XML via feedparser ---------------------------------------------------------------------------
 
 
-def _read_xml_feed(body: bytes, base_url: str, clock: Clock, warnings: Warnings) -> _Feed:
-    parsed = _plain_rss.read(body, base_url) or _feedparser(body, base_url)
+def _read_xml_feed(body: bytes, base_url: str, clock: Clock, limits: Limits, warnings: Warnings) -> _Feed:
+    if (reason := unsafe_entities(body)) is not None:
+        raise InvalidDocumentError(
+            f"the document was refused unread: {reason} (no feed needs that; entity attacks do)",
+            url=base_url,
+        )
+    parsed = _plain_rss.read(body, base_url) or _feedparser(body, base_url, limits)
     entries = get(parsed, "entries", list) or []
     problem = get(parsed, "bozo_exception", Exception)
     if not get(parsed, "version", str) and not entries:
-        detail = f" ({problem})" if problem else ""
-        raise InvalidDocumentError(f"not {_EXPECTED}{detail}", url=base_url)
+        raise refusal(body, base_url, _EXPECTED, f"not a feed{f' ({problem})' if problem else ''}")
     if problem is not None:
         warnings.add(f"the feed is not well-formed XML ({problem}); read what could be parsed")
     channel = get(parsed, "feed", dict)
@@ -132,7 +160,9 @@ def _read_xml_feed(body: bytes, base_url: str, clock: Clock, warnings: Warnings)
     )
 
 
-def _feedparser(body: bytes, base_url: str) -> Raw:
+def _feedparser(body: bytes, base_url: str, limits: Limits) -> Raw:
+    if xml_exceeds(body, limits.max_depth):
+        raise too_deep(base_url, limits)
     # The content-type stops feedparser flagging every feed as bozo for lacking one; without a charset,
     # RFC 7303 lets the BOM or XML declaration decide the encoding.
     headers = {"content-type": "application/xml", "content-location": base_url}
@@ -215,11 +245,10 @@ def _names(values: object) -> tuple[str, ...]:
 # --- JSON Feed (https://jsonfeed.org/version/1.1) --------------------------------------------------
 
 
-def _read_json_feed(body: bytes, base_url: str, clock: Clock, warnings: Warnings) -> _Feed:
-    document = load_json(body, base_url, _EXPECTED)
+def _read_json_feed(document: object, base_url: str, clock: Clock) -> _Feed:
     version = text(document, "version")
     if version is None or "jsonfeed.org" not in version:
-        raise InvalidDocumentError(f"JSON without a jsonfeed.org version; expected {_EXPECTED}", url=base_url)
+        raise json_refusal(document, base_url, _EXPECTED, "JSON without a jsonfeed.org version")
     feed_authors = _json_authors(document)
     items = get(document, "items", list) or []
     return _Feed(

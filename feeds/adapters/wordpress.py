@@ -14,16 +14,15 @@ from feeds.adapters._common import (
     Warnings,
     absolute_url,
     as_list,
-    build_each,
+    build_updates,
     get,
     ident,
+    json_refusal,
     load_json,
-    positions,
     text,
     unique,
 )
-from feeds.errors import InvalidDocumentError
-from feeds.types import ParsedSnapshot, ParsedUpdate
+from feeds.types import DEFAULT_LIMITS, Limits, ParsedSnapshot, ParsedUpdate
 
 NAME = "wordpress"
 _EXPECTED = "WordPress liveblog JSON (an object with entries[] or a list of entries)"
@@ -31,21 +30,32 @@ _TRUE = (True, 1, "1", "true")
 _MAX_DIGITS = 18
 
 
-def parse(body: bytes, base_url: str, *, default_tz: tzinfo = UTC) -> ParsedSnapshot:
+def parse(
+    body: bytes, base_url: str, *, default_tz: tzinfo = UTC, limits: Limits = DEFAULT_LIMITS
+) -> ParsedSnapshot:
     """Parse a liveblog polling, paging or key-events response."""
-    entries = _entries(load_json(body, base_url, _EXPECTED), base_url)
+    document = load_json(body, base_url, _EXPECTED, limits)
+    return read(document, base_url, default_tz=default_tz, limits=limits)
+
+
+def read(
+    document: object, base_url: str, *, default_tz: tzinfo = UTC, limits: Limits = DEFAULT_LIMITS
+) -> ParsedSnapshot:
+    """`parse` for a document already read as JSON."""
+    entries = _entries(document, base_url)
     warnings = Warnings()
     clock = Clock(default_tz, warnings, epoch=True)
     times = [clock.first(entry, "entry_time", "timestamp") for entry in entries]
-    items = zip(entries, times, positions(times), strict=True)
-    updates = build_each(items, lambda item: _update(*item, base_url), warnings)
+    updates = build_updates(
+        entries, times, lambda entry, time, rank: _update(entry, time, rank, base_url), limits, warnings
+    )
     return ParsedSnapshot(adapter=NAME, updates=unique(updates, warnings), warnings=warnings.as_tuple())
 
 
 def _entries(document: object, url: str) -> list[Raw]:
     entries = document if isinstance(document, list) else get(document, "entries", list)
     if entries is None:
-        raise InvalidDocumentError(f"expected {_EXPECTED}", url=url)
+        raise json_refusal(document, url, _EXPECTED, "no entries[] found")
     return [entry if isinstance(entry, dict) else {} for entry in entries]
 
 

@@ -36,6 +36,8 @@ HOSTILE = {
     "5 MB of nesting": b"[" * 5_000_000,
     "nested objects": b'{"a":' * 100_000,
     "nested xml": b"<rss>" + b"<a>" * 20_000,
+    "10 MB of nested xml": b'<rss version="2.0"><channel><item><title>' + b"<a>" * 3_300_000,
+    "nested html": b'<script type="application/ld+json">{}</script>' + b"<div>" * 200_000,
     "billion laughs": LAUGHS,
     "external entity": XXE,
     "a path": b"/etc/passwd",

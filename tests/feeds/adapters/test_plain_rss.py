@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,14 @@ def test_generated_feeds_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_documents_outside_the_subset_are_left_to_feedparser(body: bytes) -> None:
     assert _plain_rss.read(body, BASES[0]) is None
+
+
+def test_a_deep_document_is_declined_before_it_is_read_whole() -> None:
+    body = rss("<item><title>" + "<b>" * 3_000_000)
+    started = time.perf_counter()
+
+    assert _plain_rss.read(body, BASES[0]) is None
+    assert time.perf_counter() - started < 0.5  # reading it whole took seconds
 
 
 def test_a_base_url_feedparser_would_rewrite_is_left_to_feedparser() -> None:
