@@ -241,9 +241,11 @@ async def _pinned(services: Services, entry: SeqEntry) -> orjson.Fragment:
 
 
 def _keyed(request: Request[Any, Any, Any]) -> bool:
-    """Whether the request reads with a key. A key that is not valid is refused (401/403), not read as
-    public: a console with a wrong key must learn so."""
-    if "authorization" not in request.headers:
+    """Whether the request reads with a key. A bearer key that is not valid is refused (401/403), not read
+    as public: a console with a wrong key must learn so. Other schemes (a proxy's Basic credentials) are
+    not ours: those requests read as the public does."""
+    scheme, _, _ = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
         return False
     require_key(request, request.route_handler)
     return True

@@ -103,6 +103,8 @@ async def test_a_keyed_read_sees_the_whole_event_and_its_history(
 
     wrong = await client.get(_api(timeline, f"/events/{event_id}"), headers={"Authorization": "Bearer no"})
     assert_problem(wrong, 403, "forbidden")
+    proxied = await client.get(_api(timeline, f"/events/{event_id}"), headers={"Authorization": "Basic eDp5"})
+    assert set(proxied.json()) == TOMBSTONE_FIELDS  # not our scheme: a public read
     public = await client.get(_api(timeline, f"/events/{event_id}"))
     assert set(public.json()) == TOMBSTONE_FIELDS and "authorization" in public.headers["vary"].lower()
 
