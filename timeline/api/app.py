@@ -15,7 +15,7 @@ from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, S
 
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourcePolling, provide_services
-from timeline.api.edge import Edge, allowed_methods
+from timeline.api.edge import HEAD, Edge, allowed_methods
 from timeline.api.events import EventController
 from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
@@ -136,7 +136,7 @@ def _measure(app_metrics: Metrics) -> Callable[[ASGIApp], ASGIApp]:
                 await app(scope, receive, sending)
             finally:
                 route = scope.get("path_template") or "unmatched"
-                method = str(scope.get("method", "GET"))
+                method = "HEAD" if scope["state"].get(HEAD) else str(scope.get("method", "GET"))
                 app_metrics.requests.labels(method, route, str(status)).inc()
                 app_metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 

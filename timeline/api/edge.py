@@ -35,6 +35,8 @@ from timeline.api.problems import MEDIA_TYPE, problem_body
 
 # `scope["state"][COMPLETE]`: this response's head is final as sent (see `send_complete`).
 COMPLETE = "timeline.complete"
+# `scope["state"][HEAD]`: the request is a HEAD, routed as GET (for whoever counts requests by method).
+HEAD = "timeline.head"
 VARY = (b"vary", b"Accept-Encoding")
 READS = frozenset(("GET", "HEAD"))
 _NO_BODY = frozenset((204, 304))
@@ -95,6 +97,7 @@ class Edge:
         if method == "HEAD":
             # Routed as GET. A copy: the server keeps its own scope saying HEAD, and sends no body.
             scope = cast(HTTPScope, {**scope, "method": "GET"})
+            scope["state"][HEAD] = True
         await self._app(scope, receive, _Reply(send, scope, method, self._allowed))
 
 

@@ -63,6 +63,12 @@ def test_head_of_a_304_and_of_a_compressed_read(api: Seeded) -> None:
         assert (raw(api.port, "HEAD", path, tag).status, raw(api.port, "GET", path, tag).status) == (304, 304)
 
 
+def test_heads_are_counted_as_heads(api: Seeded) -> None:
+    raw(api.port, "HEAD", "/readyz")
+    metrics = raw(api.port, "GET", "/metrics").body.decode()
+    assert 'timeline_http_requests_total{method="HEAD",route="/readyz",status="200"}' in metrics
+
+
 def test_head_of_the_stream_ends_with_its_head(api: Seeded) -> None:
     head = raw_head_of(api.port, "HEAD", f"{TL}/stream")
     assert head.status == 200 and head.header("content-type") == "text/event-stream; charset=utf-8"
