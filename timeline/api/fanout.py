@@ -4,6 +4,9 @@ Per timeline with readers, one `Channel` task waits for a hub notification (or c
 second, which also covers writers that cannot notify us), reads the changes after the seq it last
 broadcast, renders each as an SSE frame once, and offers the frames to every reader's bounded queue.
 A reader whose queue overflows is dropped; it reconnects with `Last-Event-ID` and replays from the store.
+A reader whose seq is ahead of the timeline (a restored database, or a timeline re-created under the same
+slug) gets `event: reset` with the timeline's `last_seq` and continues live from there; so do the readers
+of a channel whose timeline goes back, and the streams of a deleted timeline end (they reconnect by slug).
 The channel also asks its readers for a keep-alive when it has been quiet for `PING_EVERY`: one timer per
 timeline rather than one per reader, which at 10,000 readers is most of the cost of a delivery (issue 6).
 """
@@ -16,7 +19,10 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
+import orjson
+
 from timeline.api.caching import SeqCache
+from timeline.errors import TimelineNotFoundError
 from timeline.store import ChangeDoc, Store
 
 log = logging.getLogger("timeline.api.stream")
@@ -30,6 +36,7 @@ PAGE = 500
 class Frame:
     seq: int  # of the last change in `data`
     data: bytes
+    reset: bool = False
 
 
 def frame(change: ChangeDoc) -> Frame:
@@ -38,16 +45,24 @@ def frame(change: ChangeDoc) -> Frame:
     return Frame(change.seq, head + change.doc.encode() + b"\n\n")
 
 
+def reset_frame(last_seq: int) -> Frame:
+    """`event: reset`: the reader's seq is not the timeline's any more; `id:` moves its Last-Event-ID to
+    `last_seq`, from which the stream goes on. A client reloads what it shows."""
+    data = orjson.dumps({"last_seq": last_seq})
+    return Frame(last_seq, b"id: %d\nevent: reset\ndata: %s\n\n" % (last_seq, data), reset=True)
+
+
 class Reader:
     """One SSE client's view of a channel: a bounded queue of frames and a future to wake it with."""
 
-    __slots__ = ("_bound", "ended", "frames", "ping", "waiter")
+    __slots__ = ("_bound", "ended", "frames", "ping", "restarted", "waiter")
 
     def __init__(self, bound: int) -> None:
         self.frames: list[Frame] = []
         self.waiter: asyncio.Future[None] | None = None
         self.ended = False  # dropped for being slow, or the server is closing
         self.ping = False
+        self.restarted = False  # frames[0] is a reset: the seqs start again below what was sent
         self._bound = bound
 
     def offer(self, frames: list[Frame]) -> None:
@@ -64,6 +79,12 @@ class Reader:
             self.frames += frames
         self.wake()
 
+    def restart(self, reset: Frame) -> None:
+        """Frames queued before a reset belong to the timeline as it was: only the reset is left."""
+        self.frames[:] = [reset]
+        self.restarted = True
+        self.wake()
+
     def wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
@@ -72,7 +93,9 @@ class Reader:
         """Every queued frame past seq `after` as one frame (one write however far behind), or None.
         The queue is emptied in place: a new list per change and reader would only feed the collector."""
         frames, self.ping = self.frames, False
-        if frames and frames[0].seq <= after:  # only at the boundary with the replay
+        if self.restarted:
+            self.restarted = False
+        elif frames and frames[0].seq <= after:  # only at the boundary with the replay
             frames[:] = [f for f in frames if f.seq > after]
         if not frames:
             return None
@@ -96,11 +119,12 @@ class Channel:
         loop = asyncio.get_running_loop()
         active = loop.time()
         while self.readers:
+            notified = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), RECHECK)
+                notified = await asyncio.wait_for(self.wake.wait(), RECHECK)
             self.wake.clear()
             try:
-                if await self._broadcast():
+                if (notified and await self._broadcast()) or await self._check():
                     active = loop.time()
             except Exception:  # the store hiccuped: readers keep their place, the next round retries
                 log.warning("reading changes of %s failed; retrying", self.timeline_id, exc_info=True)
@@ -117,6 +141,26 @@ class Channel:
                 reader.offer(frames)
             self.last_seq, offered = frames[-1].seq, True
         return offered
+
+    async def _check(self) -> bool:
+        """The timeline's `last_seq` says whether there is anything to read (a writer that cannot notify
+        us), whether the timeline went back (a restored database: its readers are reset), or whether it is
+        gone (its streams end, and the clients reconnect to whatever the slug names now)."""
+        try:
+            _, last_seq = await self._store.timeline_seq(self.timeline_id)
+        except TimelineNotFoundError:
+            for reader in self.readers:
+                reader.ended = True
+                reader.wake()
+            return False
+        if last_seq < self.last_seq:
+            log.info("timeline %s went back from seq %d to %d", self.timeline_id, self.last_seq, last_seq)
+            self.last_seq = last_seq
+            reset = reset_frame(last_seq)
+            for reader in self.readers:
+                reader.restart(reset)
+            return True
+        return last_seq > self.last_seq and await self._broadcast()
 
     def _ping(self) -> None:
         for reader in self.readers:
@@ -156,6 +200,11 @@ class Fanout:
         channel.readers.add(reader)
         self._ensure_running(channel)
         try:
+            if since > channel.last_seq:
+                reset = await self._reset(timeline_id, since)
+                if reset is not None:
+                    yield reset
+                    since = reset.seq
             boundary, sent = channel.last_seq, since
             async for replayed in self._replay(timeline_id, since, boundary):
                 sent = replayed.seq
@@ -185,6 +234,14 @@ class Fanout:
             _, last_seq = await self._store.timeline_seq(timeline_id)
             channel = self._channels.setdefault(timeline_id, Channel(self._store, timeline_id, last_seq))
         return channel
+
+    async def _reset(self, timeline_id: str, since: int) -> Frame | None:
+        """A reset when `since` is past the timeline's `last_seq` in the store (the channel's may lag)."""
+        try:
+            _, last_seq = await self._store.timeline_seq(timeline_id)
+        except TimelineNotFoundError:
+            return reset_frame(0)
+        return reset_frame(last_seq) if since > last_seq else None
 
     def _ensure_running(self, channel: Channel) -> None:
         if channel.task is None or channel.task.done():

@@ -115,7 +115,10 @@ class StreamController(Controller):
         summary="Server-Sent Events: every change, live, resumable by seq",
         description="`text/event-stream`: each change is one event with `id: <seq>`, `event: upsert|delete` "
         "and `data:` the event as `/events` shows it. Resume with `Last-Event-ID` or `?since=SEQ`; without "
-        "either, only changes from now on. A comment every 15 s keeps proxies from closing the stream.",
+        "either, only changes from now on. A seq past the timeline's (a restored database, a timeline "
+        're-created under the same slug) gets `event: reset` with `id:` and `data: {"last_seq": N}`, then '
+        "the changes after N: reload what you show. A comment every 15 s keeps proxies from closing the "
+        "stream.",
         responses={
             200: ResponseSpec(
                 str, generate_examples=False, description="The stream.", media_type="text/event-stream"
