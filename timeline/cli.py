@@ -27,7 +27,7 @@ from feeds.fetch import FetchResult
 from timeline.api import create_app
 from timeline.api.stream import tune_gc
 from timeline.errors import StorageError, TimelineError
-from timeline.keys import key_file, load_or_create_key
+from timeline.keys import key_file, load_or_create_key, loose_mode, parse_api_keys
 from timeline.logs import configure_logging
 from timeline.metrics import Metrics
 from timeline.models import EventDraft
@@ -186,8 +186,9 @@ def ingest(source: str, timeline_slug: str, adapter: str) -> None:
 
 
 def _api_keys(settings: Settings) -> Settings:
-    """Settings with an API key: the configured ones, or one made and kept beside the database."""
-    if settings.api_key_list:
+    """Settings with an API key: the configured ones, or one made and kept beside the database. The key
+    itself is printed only when it is made: on later starts it stays in its file, out of logs."""
+    if settings.named_api_keys:
         return settings
     path = key_file(settings.database_url)
     key, created = load_or_create_key(path)
@@ -195,10 +196,26 @@ def _api_keys(settings: Settings) -> Settings:
         click.echo(
             f"Created an API key for writes and saved it in {path} (mode 0600):\n\n    {key}\n", err=True
         )
+        click.echo(f'Send it with writes: curl -H "Authorization: Bearer {key}" …', err=True)
     else:
         click.echo(f"Using the API key saved in {path}.", err=True)
-    click.echo(f'Send it with writes: curl -H "Authorization: Bearer {key}" …', err=True)
+        click.echo(f'Send it with writes: curl -H "Authorization: Bearer $(cat {path})" …', err=True)
+        _warn_loose(path)
+    try:
+        parse_api_keys(key)
+    except ValueError as exc:
+        _fail(f"the key in {path} is not usable ({exc}); delete the file to make a new one", 1)
     return settings.model_copy(update={"api_keys": key})
+
+
+def _warn_loose(path: Path) -> None:
+    mode = loose_mode(path)
+    if mode is not None:
+        click.echo(
+            f"warning: {path} may be read by other users (mode {mode:04o}, looser than 0600); "
+            f"run: chmod 600 {path}",
+            err=True,
+        )
 
 
 def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool, poll: bool) -> None:

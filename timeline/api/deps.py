@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,6 +13,7 @@ from litestar.handlers import BaseRouteHandler
 from timeline.api.caching import PageCache, SeqCache
 from timeline.api.fanout import Fanout
 from timeline.hub import Hub
+from timeline.keys import ApiKey, match_key
 from timeline.metrics import Metrics
 from timeline.models import Source
 from timeline.settings import Settings
@@ -40,6 +40,10 @@ class Services:
     fanout: Fanout
     pages: PageCache = field(default_factory=PageCache)
     streams: int = 0  # open SSE streams in this process
+    keys: tuple[ApiKey, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = self.settings.named_api_keys  # parsed once: every write request reads them
 
     def wrote(self, result: ApplyResult) -> None:
         """Tell the caches about a local write."""
@@ -53,13 +57,25 @@ def provide_services(state: State) -> Services:
 
 def require_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard for writes: `Authorization: Bearer KEY` with a key from TIMELINE_API_KEYS."""
-    keys: tuple[str, ...] = connection.app.state.services.settings.api_key_list
-    scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+    authenticate(connection)
+
+
+def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
+    """The key the request carries (`Authorization: Bearer KEY`); 401 without one, or with a header that
+    is not ASCII (no key is), 403 when it is not one of TIMELINE_API_KEYS."""
+    keys: tuple[ApiKey, ...] = connection.app.state.services.keys
+    # Litestar reads header bytes as latin-1, so a header that is not ASCII arrives as other characters.
+    header = connection.headers.get("authorization", "")
+    if not header.isascii():
+        raise NotAuthorizedException("The Authorization header must be ASCII: `Authorization: Bearer KEY`.")
+    scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException(
             "Writes need `Authorization: Bearer KEY` with a key from TIMELINE_API_KEYS."
         )
     if not keys:
         raise PermissionDeniedException("No API keys are configured on this server; set TIMELINE_API_KEYS.")
-    if not any(secrets.compare_digest(token.strip(), key) for key in keys):
+    found = match_key(token.strip().encode("ascii"), keys)
+    if found is None:
         raise PermissionDeniedException("That API key is not valid here; check TIMELINE_API_KEYS.")
+    return found
