@@ -25,6 +25,7 @@ from bench._cpu import CLOCK_TICKS, machine_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 START_WAIT = 120.0  # seconds: the upstream builds ~40 MB of documents first
+SETTLE_LIMIT = 30.0  # seconds to wait at most, after disarming, for the hostile polls in flight to end
 
 
 def cpus() -> tuple[int | None, int | None]:

@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench._hostile_upstream --port PORT
 
-Until `GET /arm`, every path serves one small valid RSS item, so that a source can be attached (its
-first poll must succeed). From then on each path serves its hostile document, with a 12-digit counter
-that changes on every request and no validators, so that every poll parses it again. `GET /stats`:
-how many hostile documents each path has served. Each response closes its connection.
+Until `GET /arm`, and again after `GET /disarm`, every path serves the same small valid RSS item: a
+source can be attached (its first poll must succeed), and polled at no cost (same bytes, no parse).
+Armed, each path serves its hostile document, with a 12-digit counter that changes on every request
+and no validators, so that every poll parses it again. `GET /stats`: how many hostile documents each
+path has served. Each response closes its connection.
 """
 
 from __future__ import annotations
@@ -101,15 +102,15 @@ class Hostile:
                 await writer.wait_closed()
 
     async def _answer(self, path: str, writer: asyncio.StreamWriter) -> None:
-        if path == "/arm":
-            self.armed = True
-            _respond(writer, "text/plain", [b"armed"])
+        if path in ("/arm", "/disarm"):
+            self.armed = path == "/arm"
+            _respond(writer, "text/plain", [path[1:].encode()])
         elif path == "/stats":
             _respond(writer, "application/json", [orjson.dumps({"served": self.served, "sizes": self.sizes})])
         elif path not in DOCUMENTS:
             _respond(writer, "text/plain", [b"not found"], status="404 Not Found")
         elif not self.armed:
-            _respond(writer, "application/rss+xml", BENIGN.split(SLOT), counter=self._next())
+            _respond(writer, "application/rss+xml", BENIGN.split(SLOT), counter=b"0" * len(SLOT))
         else:
             self.served[path] += 1
             _respond(writer, DOCUMENTS[path][0], self.bodies[path], counter=self._next())
