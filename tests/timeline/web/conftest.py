@@ -81,18 +81,20 @@ async def host_server() -> AsyncIterator[Upstream]:
         yield server
 
 
-def host_page(body: str, *, app: str, css: str = "") -> dict[str, Any]:
+def host_page(body: str, *, app: str, css: str = "", lang: str = "en") -> dict[str, Any]:
     """Routes of a host page with a strict CSP: scripts and connections to `app` only, styles from its
     own origin only (no inline styles or scripts), and every CSP violation kept in `window.violations`.
 
-    The page is `/`, its stylesheet `/host.css`; `body` goes inside `<body>`.
+    The page is `/`, its stylesheet `/host.css`; `body` goes inside `<body>`; `lang` is the page's (none
+    when empty).
     """
     csp = (
         f"default-src 'none'; script-src {app}; connect-src {app}; style-src 'self'; "
         "img-src 'self' https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page</title>'
+        f'<!doctype html><html{f" lang={lang!r}" if lang else ""}><head><meta charset="utf-8">'
+        "<title>Host page</title>"
         '<link rel="stylesheet" href="/host.css">'
         f'<script type="module" src="{app}/widget.js"></script></head><body>{body}</body></html>'
     )

@@ -52,13 +52,13 @@ class App:
 
 
 async def open_widget(
-    page: Page, host: Upstream, app_url: str, src: str, attributes: str = "", css: str = ""
+    page: Page, host: Upstream, app_url: str, src: str, attributes: str = "", css: str = "", lang: str = "en"
 ) -> Locator:
     """The host page with one widget (and a tall spacer below it), once its first page is shown."""
     body = (
         f'<live-timeline src="{src}" {attributes}><p>Server-rendered</p></live-timeline><div class="spacer">'
     )
-    host.routes.update(host_page(body, app=app_url, css=".spacer{height:4000px}" + css))
+    host.routes.update(host_page(body, app=app_url, css=".spacer{height:4000px}" + css, lang=lang))
     await page.add_init_script(WATCH_VIOLATIONS)
     await page.goto(host.url("/"))
     widget = page.locator("live-timeline")

@@ -98,7 +98,7 @@ async def test_timeline_demo_fills_a_timeline_live(tmp_path: Path) -> None:
         host = re.search(r"another origin: (http://127\.0\.0\.1:\d+/)", demo.output())
         assert host is not None, demo.output()
         page = (await http.get(host[1])).text
-        assert f'<live-timeline src="{demo.url}/api/v1/timelines/demo">' in page
+        assert f'<live-timeline src="{demo.url}/api/v1/timelines/demo" height="600">' in page
         assert f'<iframe data-live-timeline src="{demo.url}/embed/demo"' in page
         database = re.search(r"Demo database: (\S+)", demo.output())
         assert database is not None and Path(database[1]).is_file()

@@ -71,7 +71,7 @@ async def test_without_javascript_the_page_shows_the_events_pinned_first(electio
     ]
     assert events[0].css_first("time").text() == "1 May 2024, 12:10 UTC"
     assert "key-event" in (events[0].attributes["class"] or "")
-    assert document.css_first(".fallback h1").text() == "Election night"
+    assert document.css_first("body > h1").text() == "Election night"
 
 
 async def test_the_widget_enhances_the_server_rendered_list(election: Site) -> None:
@@ -164,7 +164,7 @@ async def test_hostile_titles_and_bodies_are_inert(tmp_path: Path) -> None:
     handlers = [name for node in document.css("*") for name in node.attributes if name.startswith("on")]
     assert handlers == []
     assert document.css_first("title").text() == HOSTILE
-    assert document.css_first(".fallback h1").text() == HOSTILE
+    assert document.css_first("body > h1").text() == HOSTILE
     assert json_ld(document)["headline"] == HOSTILE
     assert not document.css(".fallback img[onerror], .fallback script")
 
@@ -280,16 +280,16 @@ async def test_in_an_iframe_on_another_origin_it_works_and_grows_with_its_conten
 ) -> None:
     async with new_page(browser) as page:
         console: list[str] = []
-        page.on("console", lambda message: console.append(message.text))
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         await page.add_init_script(WATCH_VIOLATIONS)  # runs in every frame, the embed's too
         await page.goto(await host_with_iframe(served, host_server))
         listed = page.frame_locator("iframe[data-live-timeline]").locator("live-timeline ol.list > li")
-        await expect(listed).to_have_count(3)
+        await expect(listed).to_have_count(2)  # the pinned post is shown once, in its box
         first = await settled_height(page)
 
         for minute in range(30, 36):
             served.blog.post(f"late-{minute}", f"Update at minute {minute}. " * 20, minute=minute)
-        await expect(listed).to_have_count(9)
+        await expect(listed).to_have_count(8)
         grown = await settled_height(page)
 
         assert grown > first + 6 * 40  # six long posts: the iframe grew with them
@@ -297,7 +297,7 @@ async def test_in_an_iframe_on_another_origin_it_works_and_grows_with_its_conten
         assert await embed_frame(page).evaluate(scrolls)  # no scrollbar inside the iframe
         for frame in page.frames:
             assert await frame.evaluate("window.violations") == [], frame.url
-        assert not [text for text in console if "Content Security Policy" in text or "Trusted Type" in text]
+        assert not [text for text in console if text.startswith(("warning", "error"))], console
 
 
 async def test_without_javascript_a_browser_shows_the_server_rendered_page(
