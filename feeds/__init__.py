@@ -3,6 +3,7 @@
 from feeds.adapters import ADAPTERS, NAMES, detect, parse
 from feeds.errors import FeedsError, FetchError, FormatNotDetectedError, InvalidDocumentError, ParseError
 from feeds.types import Limits, Media, ParsedSnapshot, ParsedUpdate
+from feeds.urls import redact_credentials
 
 __all__ = [
     "ADAPTERS",
@@ -18,4 +19,5 @@ __all__ = [
     "ParsedUpdate",
     "detect",
     "parse",
+    "redact_credentials",
 ]

@@ -18,16 +18,20 @@
 
 Every error carries the `url` it concerns (when known) and a stable machine `kind`, which the service uses
 as the problem+json `type` and as a source's `last_error.kind`. Messages are for humans: they say what
-happened and, where possible, what to do.
+happened and, where possible, what to do. They never show a URL's credentials (`user:***@`): a message
+goes to logs, API responses and the source's health. `url` keeps the URL as given.
 """
 
 from __future__ import annotations
+
+from feeds.urls import redact_credentials
 
 
 class FeedsError(Exception):
     kind = "feeds"
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
+        message = redact_credentials(message)
         super().__init__(message)
         self.message = message
         self.url = url

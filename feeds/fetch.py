@@ -3,6 +3,8 @@
 `Fetcher.fetch(url)` makes one polite conditional GET and returns a `FetchResult` (2xx or 304), or raises
 a `FetchError`. Its limits hold against hostile upstreams: one deadline for the whole request, a size cap
 counted after decompression, a redirect cap, and the SSRF guard of `feeds.ssrf` on every connection.
+Host names are fetched in ASCII (`feeds.urls.ascii_url`), a redirect's included; a URL's credentials are
+sent (as Basic auth) but never logged.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import version
 from typing import Self
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -36,6 +39,7 @@ from feeds.errors import (
     TooManyRedirectsError,
 )
 from feeds.ssrf import GuardedNetworkBackend, IPNetwork
+from feeds.urls import ascii_host, ascii_url, redact_credentials
 
 __all__ = ["FetchPolicy", "FetchResult", "Fetcher"]
 
@@ -109,6 +113,7 @@ class Fetcher:
             transport=transport or PoolTransport(_network_backend(policy)),
             headers={"User-Agent": policy.user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
             timeout=httpx.Timeout(policy.total_timeout, connect=policy.connect_timeout),
+            event_hooks={"response": [_check_redirect]},
             # No proxies or credentials from the environment: the guard must see the upstream itself.
             trust_env=False,
         )
@@ -207,16 +212,50 @@ def _validator_headers(etag: str | None, last_modified: str | None) -> dict[str,
 
 
 def _checked_url(url: str | httpx.URL) -> httpx.URL:
-    """`url` parsed, if it is an http(s) URL with a host."""
+    """`url` parsed, if it is an http(s) URL with a host DNS can resolve (written in ASCII)."""
     try:
-        parsed = httpx.URL(url)
+        parsed = httpx.URL(ascii_url(url) if isinstance(url, str) else url)
     except httpx.InvalidURL as exc:
         raise InvalidURLError(f"{url!r} is not a valid URL ({exc})", url=str(url)) from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    except ValueError as exc:
+        raise InvalidURLError(_bad_host(url, exc), url=str(url)) from exc
+    # `raw_host`, not `host`: httpx decodes an A-label there, and raises if it is not a valid one.
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
         raise InvalidURLError(
             f"{url} is not an http(s) URL; only http and https can be fetched", url=str(url)
         )
+    _check_host(parsed)
     return parsed
+
+
+def _check_host(url: httpx.URL) -> None:
+    host = url.raw_host.decode("ascii")
+    if ":" in host:  # an IPv6 literal
+        return
+    try:
+        ascii_host(host)
+    except ValueError as exc:
+        raise InvalidURLError(_bad_host(url, exc), url=str(url)) from exc
+
+
+def _bad_host(url: str | httpx.URL, reason: ValueError) -> str:
+    return f"{url} has a host name that cannot be fetched: {reason}; check the URL"
+
+
+async def _check_redirect(response: httpx.Response) -> None:
+    """A redirect's target, checked (and its host name written in ASCII) before httpx builds the next
+    request from it: httpx would fail on a host name it cannot encode with an error of its own, or crash
+    on an A-label it cannot decode."""
+    location = response.headers.get("Location")
+    if location is None or not response.has_redirect_location:
+        return
+    try:
+        target = ascii_url(location) if urlsplit(location).netloc else location
+    except ValueError as exc:
+        said = f"{response.request.url} redirected to {location}, whose host name cannot be fetched: {exc}"
+        raise InvalidURLError(said, url=location) from exc
+    if target != location:
+        response.headers["Location"] = target
 
 
 def _raise_for_status(response: httpx.Response) -> None:
@@ -369,5 +408,6 @@ def _log(url: str, started: float, outcome: FetchResult | FetchError) -> None:
     else:
         level, size = logging.WARNING, 0
         status = outcome.status if isinstance(outcome, HTTPStatusError) else outcome.kind
+    url = redact_credentials(url)
     fields = {"url": url, "status": status, "bytes": size, "duration": duration}
     log.log(level, "fetch %s status=%s bytes=%d duration=%.3fs", url, status, size, duration, extra=fields)

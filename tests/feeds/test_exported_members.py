@@ -24,4 +24,5 @@ def test_the_surface_holds_what_callers_need() -> None:
         "ParsedUpdate",
         "detect",
         "parse",
+        "redact_credentials",
     ]
