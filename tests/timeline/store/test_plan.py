@@ -31,13 +31,6 @@ polls = st.tuples(
 
 
 @dataclass
-class Sighting:
-    complete: bool
-    listed: frozenset[str]
-    at: datetime
-
-
-@dataclass
 class Source:
     """What the store would hold of one source, kept by applying each decision the way `apply` writes it."""
 
@@ -66,11 +59,25 @@ def _sweeping(todo: Plan, live: int) -> bool:
     return bool(todo.vanished) and (2 * len(todo.vanished) > live or left <= 0)
 
 
-def _confirmed(history: list[Sighting], now: datetime) -> bool:
-    """The last `confirm_polls` complete polls listed the same ids, the first of them long enough ago."""
-    complete = [s for s in history if s.complete][-POLICY.confirm_polls :]
-    same = len(complete) == POLICY.confirm_polls and len({s.listed for s in complete}) == 1
-    return same and (now - complete[0].at).total_seconds() >= POLICY.confirm_seconds
+@dataclass
+class Run:
+    """Complete polls in a row that listed the same ids and would each sweep: what confirms a hold. A
+    confirmation ends it; so does any complete poll that lists other ids or would not sweep."""
+
+    listed: frozenset[str] | None = None
+    since: datetime | None = None
+    seen: int = 0
+
+    def sighted(self, listed: frozenset[str], now: datetime) -> None:
+        if listed != self.listed:
+            self.listed, self.since, self.seen = listed, now, 0
+        self.seen += 1
+
+    def confirmed(self, now: datetime) -> bool:
+        """`confirm_polls` sightings in this run, the first of them `confirm_seconds` ago or more."""
+        assert self.since is not None
+        long_enough = (now - self.since).total_seconds() >= POLICY.confirm_seconds
+        return self.seen >= POLICY.confirm_polls and long_enough
 
 
 @settings(max_examples=300, deadline=None)
@@ -78,11 +85,10 @@ def _confirmed(history: list[Sighting], now: datetime) -> bool:
 def test_the_guard_holds_mass_deletions_until_the_same_list_is_confirmed(
     history: list[tuple[bool, frozenset[str], frozenset[str], int]],
 ) -> None:
-    source, seen, now = Source(), [], T0
+    source, run, now = Source(), Run(), T0
     for complete, listed, deleted, pause in history:
         now += timedelta(seconds=pause)
         drafts = _drafts(listed, deleted)
-        seen.append(Sighting(complete, listed_ids(drafts), now))
         todo = plan(source.stored, drafts, complete=complete)
         decided = guard(todo, source.stored, drafts, source.hold, complete=complete, now=now, policy=POLICY)
         kept = decided.plan
@@ -95,9 +101,14 @@ def test_the_guard_holds_mass_deletions_until_the_same_list_is_confirmed(
             assert (kept, decided.hold) == (todo, source.hold)
         elif not _sweeping(todo, source.live()):
             assert (kept, decided.hold) == (todo, None)
+            run = Run()
         elif kept.vanished:
-            assert decided.hold is None and _confirmed(seen, now)
+            run.sighted(listed_ids(drafts), now)
+            assert decided.hold is None and run.confirmed(now)
+            run = Run()
         else:
+            run.sighted(listed_ids(drafts), now)
+            assert not run.confirmed(now)
             hold = decided.hold
             assert hold is not None and (hold.listed, hold.live) == (len(listed - deleted), source.live())
             assert (
