@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from feeds.types import Media
+from feeds.urls import redact_credentials
 
 __all__ = [
     "Change",
@@ -19,6 +20,7 @@ __all__ = [
     "HeldDeletions",
     "LastError",
     "Media",
+    "Redacted",
     "Source",
     "SourceHealth",
     "Timeline",
@@ -42,6 +44,9 @@ def _aware(value: datetime) -> datetime:
 
 # A plain `datetime` underneath (not pydantic's AwareDatetime), so Litestar's OpenAPI generator knows it.
 UTCDateTime = Annotated[datetime, AfterValidator(_aware), PlainSerializer(rfc3339, return_type=str)]
+# Text that may hold a URL with credentials (a source's URL, a message quoting it): serialized with them
+# hidden (`user:***@`), so no response or printout shows them; the value itself stays whole, to fetch with.
+Redacted = Annotated[str, PlainSerializer(redact_credentials, return_type=str)]
 
 
 class _Frozen(BaseModel):
@@ -130,7 +135,7 @@ class Change(_Frozen):
 
 class LastError(_Frozen):
     kind: str = Field(description="Stable machine kind, e.g. `fetch.timeout`, `parse.invalid`.")
-    message: str
+    message: Redacted
     at: UTCDateTime
 
 
@@ -171,7 +176,7 @@ class SourceHealth(_Frozen):
 class Source(_Frozen):
     id: str
     timeline_id: str
-    url: str
+    url: Redacted = Field(description="The source's URL; credentials in it are shown as `user:***@`.")
     adapter: str = Field(description="Adapter name, or `auto` to detect from each response.")
     created_at: UTCDateTime
     health: SourceHealth = SourceHealth()

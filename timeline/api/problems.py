@@ -1,4 +1,8 @@
-"""Every error as RFC 9457 `application/problem+json`, with a stable `type` and no stack trace."""
+"""Every error as RFC 9457 `application/problem+json`, with a stable `type` and no stack trace.
+
+Problems never show a URL's credentials: a detail may quote a source URL (a conflict, a fetch error), so
+every text of a problem goes through `feeds.redact_credentials`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from litestar.exceptions import ValidationException as LitestarValidationError
 from litestar.openapi import ResponseSpec
 from pydantic import BaseModel, Field
 
+from feeds import redact_credentials
 from feeds.errors import FeedsError
 from timeline.errors import (
     ConflictError,
@@ -78,7 +83,11 @@ def problem_body(status: int, kind: str, title: str, detail: str, **extra: Any) 
     """The JSON of a problem, for answers made outside Litestar's handlers (see `timeline.api.edge`)."""
     body = {"type": TYPE_BASE + kind, "title": title, "status": status, "detail": detail}
     body.update((name, value) for name, value in extra.items() if value is not None)
-    return orjson.dumps(body)
+    return orjson.dumps({name: _redacted(value) for name, value in body.items()})
+
+
+def _redacted(value: Any) -> Any:
+    return redact_credentials(value) if isinstance(value, str) else value
 
 
 def _title(kind: str) -> str:
@@ -88,7 +97,7 @@ def _title(kind: str) -> str:
 def timeline_error(_: Request[Any, Any, Any], exc: TimelineError) -> Response[bytes]:
     status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
     if isinstance(exc, StorageError):
-        log.error("storage error: %s", exc.message)
+        log.error("storage error: %s", redact_credentials(exc.message))
         return problem(
             status, exc.kind, "Database unavailable", "The database did not answer; retry shortly."
         )

@@ -11,7 +11,7 @@ from litestar.plugins.pydantic import PydanticSchemaPlugin
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from feeds.adapters import NAMES
-from timeline.models import Change, Event
+from timeline.models import Change, Event, Redacted
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -82,7 +82,7 @@ class SourceCreated(BaseModel):
     """The new source, and what its first poll stored."""
 
     id: str
-    url: str
+    url: Redacted = Field(description="As attached; credentials in it are shown as `user:***@`.")
     adapter: str
     timeline_id: str
     first_poll: ChangeCounts

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from feeds import redact_credentials
 from feeds.errors import FeedsError, HTTPStatusError
 from feeds.fetch import FetchResult
 from timeline.errors import ConflictError
@@ -225,7 +226,8 @@ def _failure(error: Exception, source: Source) -> Outcome:
             retry_after=retry_after,
         )
     details = error.details if isinstance(error, ParserCrashedError) else ""
-    log.critical("poll of %s (%s) failed: %r%s", source.id, source.url, error, details, exc_info=not details)
+    url, said = redact_credentials(source.url), redact_credentials(repr(error))
+    log.critical("poll of %s (%s) failed: %s%s", source.id, url, said, details, exc_info=not details)
     kind = getattr(error, "kind", "internal")
     message = (
         getattr(error, "message", "")
@@ -240,7 +242,7 @@ def log_report(report: PollReport) -> None:
     applied = report.applied
     fields = {
         "source": report.source_id,
-        "url": report.url,
+        "url": redact_credentials(report.url),
         "status": outcome.kind,
         "duration": round(report.duration, 4),
         "bytes": report.bytes,
@@ -256,5 +258,5 @@ def log_report(report: PollReport) -> None:
     text = " ".join(f"{key}={value}" for key, value in fields.items() if value is not None)
     # The error or the first warning in words, so the log (and a one-shot `timeline ingest`) says why.
     why = outcome.error_message or (report.warnings[0] if report.warnings else None)
-    said = f" ({why})" if why else ""
+    said = f" ({redact_credentials(why)})" if why else ""
     log.log(level, "poll %s%s", text, said, extra={"poll": fields})
