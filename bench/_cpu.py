@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+from collections.abc import Collection
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -20,6 +21,26 @@ def group_cpu(pgid: int) -> float:
             if int(fields[2]) == pgid:  # pgrp; utime and stime are at 11 and 12
                 ticks += int(fields[11]) + int(fields[12])
     return ticks / CLOCK_TICKS
+
+
+def tree_cpu(root: int, *, without: Collection[int] = ()) -> float:
+    """CPU seconds used so far by `root` and its live descendants (a poller and the parse workers its
+    forkserver made), leaving out the subtrees of `without` (an upstream it started itself)."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid = int(stat.parent.name)
+            children.setdefault(int(fields[1]), []).append(pid)  # ppid
+            ticks[pid] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in without:
+            total += ticks.get(pid, 0)
+            todo += children.get(pid, [])
+    return total / CLOCK_TICKS
 
 
 def machine_cpu() -> float:

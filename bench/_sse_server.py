@@ -3,7 +3,7 @@
     python -m bench._sse_server --port P --source SOURCE_ID --commits FILE
 
 The writer stands for the pollers of `timeline serve`: it stores each change with `store.apply` and
-publishes it on the same memory hub, as `Ingestor.apply` does, so readers learn of it at once. (A writer
+publishes it on the same memory hub, as the poll pipeline does, so readers learn of it at once. (A writer
 in another process could not notify a memory hub: readers would wait up to a second for the fan-out's
 `last_seq` re-check, which measures that timer, not the push.) It reads `write COUNT RATE` lines from
 stdin, applies COUNT new ~1 KB events at RATE per second, appends `seq commit_time` per change to FILE
@@ -33,7 +33,7 @@ from timeline.ids import event_id
 from timeline.metrics import Metrics
 from timeline.models import EventDraft
 from timeline.settings import get_settings
-from timeline.wiring import ingestor
+from timeline.wiring import polling
 
 BODY = (
     "<p>Polls have closed in the eastern states and the first <strong>results</strong> are coming in. "
@@ -97,7 +97,7 @@ def main() -> None:
     logging.getLogger("timeline").setLevel(logging.INFO)
     settings, metrics, hub = get_settings(), Metrics(), MemoryHub()
     tune_gc()  # as `timeline api` does
-    app = create_app(settings, ingest=ingestor(settings, hub=hub, metrics=metrics), hub=hub, metrics=metrics)
+    app = create_app(settings, polling=polling(settings, hub=hub, metrics=metrics), hub=hub, metrics=metrics)
     tasks: set[asyncio.Task[None]] = set()
 
     def start_writer(app: Litestar) -> None:

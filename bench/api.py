@@ -49,7 +49,7 @@ from timeline.metrics import Metrics
 from timeline.models import Event, EventDraft
 from timeline.settings import get_settings
 from timeline.store import Store
-from timeline.wiring import ingestor
+from timeline.wiring import polling
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -249,7 +249,7 @@ def granian_app() -> Litestar:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("feeds.fetch").setLevel(logging.INFO)
     settings, metrics = get_settings(), Metrics()
-    return create_app(settings, ingest=ingestor(settings, metrics=metrics, poll=False), metrics=metrics)
+    return create_app(settings, polling=polling(settings, metrics=metrics, poll=False), metrics=metrics)
 
 
 SERVERS = {

@@ -34,11 +34,12 @@ from pathlib import Path
 
 import orjson
 
-from bench._cpu import machine_cpu
+from bench._cpu import machine_cpu, tree_cpu
 from bench._results import RESULTS, write_section
 from feeds.fetch import Fetcher, FetchPolicy
 from timeline.metrics import Metrics
-from timeline.poller import Ingestor
+from timeline.poller import ParsePool, Pipeline, Reader
+from timeline.poller.parsing import default_workers
 from timeline.poller.schedule import ScheduleSettings
 from timeline.poller.scheduler import Poller, PollerSettings
 from timeline.store import Store, migrate
@@ -143,14 +144,17 @@ def _log_like_a_worker() -> None:
 class _Meter:
     """Polls by outcome, late polls, CPU and wall time since the last `lap`."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, upstream: int) -> None:
         self._metrics = metrics
+        self._upstream = upstream
         self._last = self._read()
 
     def _read(self) -> dict[str, float]:
         counts = {o: self._metrics.polls.labels(o)._value.get() for o in OUTCOMES}
         late = self._metrics.late_polls._value.get()
-        clock = {"cpu": time.process_time(), "wall": time.perf_counter(), "busy": machine_cpu()}
+        # This process and its parse workers (parsing runs there), not the upstream it also started.
+        cpu = tree_cpu(os.getpid(), without=(self._upstream,))
+        clock = {"cpu": cpu, "wall": time.perf_counter(), "busy": machine_cpu()}
         return {**counts, "late": late, **clock}
 
     def total(self) -> float:
@@ -164,7 +168,7 @@ class _Meter:
 
 
 async def _phase(
-    url: str, start: datetime, count: int, seconds: float, per_host: int
+    url: str, start: datetime, count: int, seconds: float, per_host: int, upstream: int
 ) -> dict[str, dict[str, float]]:
     """The first interval, the rest of the warm-up, then `seconds` of steady state, on a clock that begins
     at `start`."""
@@ -176,10 +180,14 @@ async def _phase(
     def clock() -> datetime:
         return datetime.now(UTC) - offset
 
-    async with await Store.open(url) as store, Fetcher(FetchPolicy(allow_private=True)) as fetcher:
-        ingestor = Ingestor(store, fetcher, clock=clock)
-        poller = Poller(store, ingestor, settings, metrics=metrics, clock=clock)
-        meter = _Meter(metrics)
+    async with (
+        await Store.open(url) as store,
+        Fetcher(FetchPolicy(allow_private=True)) as fetcher,
+        ParsePool(default_workers()) as pool,
+    ):
+        polls = Pipeline(store, Reader(fetcher, pool), metrics=metrics, schedule=schedule, clock=clock)
+        poller = Poller(store, polls, settings, metrics=metrics, clock=clock)
+        meter = _Meter(metrics, upstream)
         poller.start()
         await asyncio.sleep(INTERVAL)
         first = meter.lap()
@@ -211,7 +219,8 @@ def run_phase(count: int, minutes: float, changing: bool, per_host: int) -> dict
             start = asyncio.run(_seed(url, port, count))
             label = "changing" if changing else "unchanged"
             print(f"  polling {count:,} sources ({label}) for {minutes} min…", file=sys.stderr, flush=True)
-            laps = asyncio.run(_phase(url, start, count, minutes * 60, per_host))
+            assert upstream.pid is not None
+            laps = asyncio.run(_phase(url, start, count, minutes * 60, per_host, upstream.pid))
             laps["steady"]["peak"] = peak.value
             return laps
     finally:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from feeds.fetch import Fetcher, FetchPolicy
+from feeds.types import Limits
 from timeline.errors import StorageError
 from timeline.hub import Hub
 from timeline.hub.memory import MemoryHub
@@ -75,7 +76,11 @@ def make_hub(settings: Settings) -> Hub:
 
 def parse_pool(settings: Settings, workers: int | None = None) -> ParsePool:
     """The worker processes that parse fetched documents (`TIMELINE_PARSE_*`)."""
-    limits = ParseLimits(timeout=settings.parse_timeout, memory_mb=settings.parse_memory_mb)
+    limits = ParseLimits(
+        timeout=settings.parse_timeout,
+        memory_mb=settings.parse_memory_mb,
+        document=Limits(max_updates=settings.max_updates),
+    )
     return ParsePool(workers or settings.parse_workers or default_workers(), limits)
 
 

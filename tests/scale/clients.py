@@ -17,33 +17,27 @@ RECONNECT_EVERY = 0.2  # seconds between attempts, as a browser's `retry:` would
 
 @dataclass(frozen=True)
 class Seen:
-    """One change as a client sees it."""
+    """One change as a client sees it; a deletion carries no content, so only its id."""
 
     seq: int
     kind: str  # upsert | delete
     event_id: str
-    source_id: str
-    upstream_id: str
-    body_text: str
+    source_id: str | None
+    upstream_id: str | None
+    body_text: str | None
 
 
 def seen_in_message(message: Message) -> Seen:
-    event = message.json()
-    return Seen(
-        message.seq, message.event, event["id"], event["source_id"], event["upstream_id"], event["body_text"]
-    )
+    return _seen(message.seq, message.event, message.json())
 
 
 def seen_in_change(change: dict[str, Any]) -> Seen:
-    event = change["event"]
-    return Seen(
-        change["seq"],
-        change["kind"],
-        event["id"],
-        event["source_id"],
-        event["upstream_id"],
-        event["body_text"],
-    )
+    return _seen(change["seq"], change["kind"], change["event"])
+
+
+def _seen(seq: int, kind: str, event: dict[str, Any]) -> Seen:
+    fields = (event.get(name) for name in ("source_id", "upstream_id", "body_text"))
+    return Seen(seq, kind, event["id"], *fields)
 
 
 def latest(changes: list[Seen]) -> dict[str, Seen]:

@@ -43,13 +43,17 @@ class Newsroom:
             upstream.routes[blog.path] = snapshot(blog.blog.render)
 
     def change(self, count: int, round_: int) -> None:
-        """`count` changes to random blogs: about half new posts, a third edits, the rest deletions."""
+        """`count` changes to random blogs: about half new posts, a third edits, the rest deletions.
+
+        A deletion leaves at least two blocks: deleting one of one or two would remove half a blog or
+        more at once, which the store holds back until later polls confirm it (a mass-deletion guard).
+        """
         for blog in self.rng.sample(self.blogs, count):
             shown = sorted(blog.blog.texts())
             roll = self.rng.random()
             if roll < 0.5 or not shown:
                 blog.post(f"{blog.path} round {round_}")
-            elif roll < 0.8:
+            elif roll < 0.8 or len(shown) < 3:
                 block = self.rng.choice(shown)
                 blog.blog.edit(block, f"{blog.blog.texts()[block]}, corrected in round {round_}")
             else:

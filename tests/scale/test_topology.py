@@ -33,6 +33,7 @@ from tests.scale.newsroom import Newsroom
 from tests.timeline.live.processes import Process, live_env, migrated, running, server
 from tests.upstream import Upstream, max_overlap
 from timeline.hub.postgres import asyncpg_dsn
+from timeline.ids import event_id
 from timeline.store import Store
 
 pytestmark = [pytest.mark.scale, pytest.mark.postgres]
@@ -161,14 +162,17 @@ async def _converged(apis: list[Process], newsroom: Newsroom, paths: dict[str, s
 def _matches(
     changes: list[Seen], live: dict[tuple[str, str], str], gone: set[tuple[str, str]], paths: dict[str, str]
 ) -> bool:
-    """Each live block once with its latest text; each deleted block, if it was ever stored, a tombstone."""
+    """Each live block once with its latest text; each deleted block, if it was ever stored, a tombstone
+    (known by its event id alone: a deletion carries no content)."""
     events = latest(changes)
     if len(events) != len(changes):
         return False  # `changes` lists every event once, at its latest seq
-    shown = {(paths[e.source_id], e.upstream_id): e for e in events.values()}
-    live_now = {key: e.body_text for key, e in shown.items() if e.kind == "upsert"}
-    tombstones = {key for key, e in shown.items() if e.kind == "delete"}
-    return live_now == live and tombstones <= gone and len(shown) == len(events)
+    upserts = [e for e in events.values() if e.kind == "upsert"]
+    live_now = {(paths[e.source_id or ""], e.upstream_id): e.body_text for e in upserts}
+    sources = {path: source_id for source_id, path in paths.items()}
+    gone_ids = {event_id(sources[path], upstream_id) for path, upstream_id in gone}
+    tombstones = {e.event_id for e in events.values() if e.kind == "delete"}
+    return live_now == live and tombstones <= gone_ids and len(live_now) == len(upserts)
 
 
 def _assert_polite_and_punctual(upstream: Upstream, started: float, ended: float) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from feeds.adapters import parse
 from feeds.errors import ParseError, ParseTimeoutError, ParseTooLargeError
+from feeds.types import DEFAULT_LIMITS, Limits
 from timeline.models import EventDraft
 from timeline.normalize import normalize
 
@@ -52,8 +53,11 @@ class ParserCrashedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ParseLimits:
+    """What one job may take (time, memory) and what a document may hold (`feeds.Limits`)."""
+
     timeout: float = 10.0  # seconds of wall time per job
     memory_mb: int = 512  # address space a worker may add to what it holds when idle
+    document: Limits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +89,11 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def run_job(job: ParseJob) -> Parsed:
+def run_job(job: ParseJob, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     """Parse and normalize `job` here (what a worker does). Raises `ParseError` for unreadable input."""
-    snapshot = parse(job.body, job.base_url, adapter=job.adapter, content_type=job.content_type)
+    snapshot = parse(
+        job.body, job.base_url, adapter=job.adapter, content_type=job.content_type, limits=limits
+    )
     drafts = normalize(snapshot, source_id=job.source_id, now=job.now)
     return Parsed(
         snapshot.adapter, snapshot.title, snapshot.complete, snapshot.ended, snapshot.warnings, drafts
@@ -98,9 +104,9 @@ def run_job(job: ParseJob) -> Parsed:
 Reply = tuple[Any, ...]
 
 
-def _answer(job: ParseJob) -> Reply:
+def _answer(job: ParseJob, limits: Limits) -> Reply:
     try:
-        return ("ok", run_job(job))
+        return ("ok", run_job(job, limits))
     except MemoryError:
         return ("error", ParseTooLargeError, "")
     except ParseError as exc:
@@ -109,15 +115,18 @@ def _answer(job: ParseJob) -> Reply:
         return ("crash", traceback.format_exc())
 
 
-def _serve(conn: Connection, memory_mb: int) -> None:
+def _serve(conn: Connection, limits: ParseLimits) -> None:
     """A worker's life: answer jobs until the pipe closes."""
-    _limit_memory(memory_mb)
+    _limit_memory(limits.memory_mb)
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        reply = _answer(job)
+        except MemoryError:  # the document alone is over the ceiling; the pool replaces this worker
+            conn.send(("error", ParseTooLargeError, ""))
+            continue
+        reply = _answer(job, limits.document)
         del job  # the document's bytes may be most of what the worker holds
         try:
             conn.send(reply)
@@ -227,7 +236,7 @@ class ParsePool:
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_serve, args=(child, self._limits.memory_mb), name="timeline-parse", daemon=True
+            target=_serve, args=(child, self._limits), name="timeline-parse", daemon=True
         )
         process.start()
         child.close()

@@ -55,6 +55,7 @@ async def _next(client: Stream, http: httpx.AsyncClient, slug: str) -> Message:
     message = (await client.until_count(count))[-1]
     event: dict[str, Any] = message.json()
     assert event["seq"] == message.seq
-    shown = await http.get(f"/api/v1/timelines/{slug}/events/{event['id']}")
+    async with httpx.AsyncClient(base_url=http.base_url) as public:  # without the key: as readers see it
+        shown = await public.get(f"/api/v1/timelines/{slug}/events/{event['id']}")
     assert shown.json() == event
     return message

@@ -61,4 +61,4 @@ def _assert_frames_well_formed(client: Stream) -> None:
         event = message.json()
         assert event["seq"] == message.seq
         assert event["deleted"] == (message.event == "delete")
-        assert event["timeline_id"]
+        assert ("timeline_id" in event) != event["deleted"]  # a deletion carries no content

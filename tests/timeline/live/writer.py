@@ -31,7 +31,7 @@ class Written:
 
 def seen(messages: list[Message]) -> list[Written]:
     """What a client saw, in the writer's terms."""
-    return [Written(m.seq, m.event, m.json()["id"], m.json()["body_text"]) for m in messages]
+    return [Written(m.seq, m.event, m.json()["id"], m.json().get("body_text", "")) for m in messages]
 
 
 class Writer:
@@ -41,7 +41,6 @@ class Writer:
         self.source_id = source_id
         self._hub = hub
         self._minutes: dict[str, int] = {}
-        self._bodies: dict[str, str] = {}  # upstream id → the body last written
 
     @classmethod
     async def create(cls, store: Store, *, now: datetime, hub: Hub | None = None) -> Writer:
@@ -68,18 +67,16 @@ class Writer:
         new = self._draft(upstream_id, body)
         if padding:
             new = new.model_copy(update={"body_html": f"<p>{body}{'.' * padding}</p>"})
-        self._bodies[upstream_id] = new.body_text
         return Written(await self._apply(new), "upsert", new.id, new.body_text)
 
     async def delete(self, upstream_id: str) -> Written:
-        """A tombstone: `delete`, with the event's last content."""
+        """A tombstone: `delete`, without content (deleted means unpublished)."""
         gone = self._draft(upstream_id, "", deleted=True)
-        return Written(await self._apply(gone), "delete", gone.id, self._bodies[upstream_id])
+        return Written(await self._apply(gone), "delete", gone.id, "")
 
     async def post_many(self, upstream_ids: list[str], body: str) -> list[Written]:
         """New events in one transaction: consecutive seqs, in the order given."""
         drafts = [self._draft(upstream_id, f"{body} {upstream_id}") for upstream_id in upstream_ids]
-        self._bodies.update({d.upstream_id: d.body_text for d in drafts})
         last = await self._apply(*drafts)
         first = last - len(drafts) + 1
         return [Written(first + i, "upsert", d.id, d.body_text) for i, d in enumerate(drafts)]
