@@ -9,6 +9,8 @@ through `executable_path`; without it the tests skip, except under CI, which ins
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +27,9 @@ CHROMIUM = Path(os.environ.get("TIMELINE_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # tests/artifacts, gitignored
 WAIT_MS = 30_000  # generous: a slow, shared machine must not fail a browser wait
 expect.set_options(timeout=WAIT_MS)
+# axe-core runs as a tool from the npm registry, installed here (gitignored) by .ci/run or on first use.
+NODE = Path(__file__).resolve().parent / ".node"
+AXE = NODE / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,6 +51,37 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> Path:
+    """axe-core's browser script, installed from npm when missing (skipped without npm, unless CI)."""
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            if os.environ.get("CI"):
+                pytest.fail("npm is missing; .ci/run installs axe-core with it")
+            pytest.skip("no npm to install axe-core with (apt-get install npm)")
+        command = [
+            npm,
+            "install",
+            "--prefix",
+            str(NODE),
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "axe-core@4",
+        ]
+        subprocess.run(command, check=True, capture_output=True, timeout=300)
+    return AXE
+
+
+# Serious and critical violations, as "rule: target" lines; axe was loaded into the page by an init script.
+AXE_RUN = """async (context) => {
+  const { violations } = await axe.run(context, { resultTypes: ['violations'] });
+  return violations.filter((v) => ['serious', 'critical'].includes(v.impact))
+    .flatMap((v) => v.nodes.map((node) => `${v.id}: ${JSON.stringify(node.target)}`));
+}"""
 
 
 @asynccontextmanager

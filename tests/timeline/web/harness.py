@@ -20,16 +20,18 @@ _names = itertools.count()
 
 
 class FlaggedBlog(GuardianBlog):
-    """A `GuardianBlog` whose blocks may carry CAPI `attributes` (`pinned`, `keyEvent`)."""
+    """A `GuardianBlog` whose blocks may carry CAPI `attributes` (`pinned`, `keyEvent`) and titles."""
 
     def __init__(self) -> None:
         super().__init__()
         self.attributes: dict[str, dict[str, bool]] = {}
+        self.titles: dict[str, str] = {}
 
     def render(self) -> bytes:
         item = orjson.loads(super().render())
         for block in item["response"]["content"]["blocks"]["body"]:
             block["attributes"] = self.attributes.get(block["id"], {})
+            block["title"] = self.titles.get(block["id"], "")
         return orjson.dumps(item)
 
 

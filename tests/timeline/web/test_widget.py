@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Locator, Page, Request, expect
 
 from tests.timeline.live.processes import REPO, live_env, running
-from tests.timeline.web.conftest import ARTIFACTS, WAIT_MS, new_page
+from tests.timeline.web.conftest import ARTIFACTS, AXE_RUN, WAIT_MS, new_page
 from tests.timeline.web.harness import App, FlaggedBlog, bodies, no_violations, open_widget, raw_timeline
 from tests.upstream import T0, Upstream, closed_port
 
@@ -222,11 +223,11 @@ async def test_hostile_html_executes_nothing(app: App, host_server: Upstream, br
     assert reported <= {"script-src-attr", "style-src-attr"}
 
 
-async def test_resumes_by_seq_after_the_server_went_away(
+async def test_says_it_is_reconnecting_while_the_server_is_down_then_resumes_by_seq(
     tmp_path: Path, host_server: Upstream, browser_page: Page
 ) -> None:
-    """The server stops, misses nothing upstream while down, and comes back on the same port: the widget
-    shows what it missed, each update once."""
+    """The server stops for 15 s, misses nothing upstream while down, and comes back on the same port: the
+    widget says it is reconnecting meanwhile, then shows what it missed, each update once, and is live."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'timeline.db'}"
     env, port = live_env(database_url), closed_port()
     blog = FlaggedBlog()
@@ -237,15 +238,22 @@ async def test_resumes_by_seq_after_the_server_went_away(
             src = await App(first.url, database_url, upstream).timeline(blog)
             widget = await open_widget(browser_page, host_server, first.url, src)
             await expect(bodies(widget)).to_have_count(3)
+            state = widget.locator("[part~=state]")
+            await expect(state).to_be_hidden()  # live: nothing to say
+        down = time.monotonic()
+        await expect(state).to_have_text("Reconnecting…", timeout=5_000)
         blog.post("b3", "Update 3", minute=3)
         blog.post("b4", "Update 4", minute=4)
         blog.edit("b1", "Update 1, corrected")
         blog.delete("b0")
+        await asyncio.sleep(15 - (time.monotonic() - down))  # an outage of 15 s is the point here
+        await expect(state).to_have_text("Reconnecting…")
         async with running(["serve", "--port", str(port)], env, tmp_path / "again.log", port=port):
             after = ["Update 4", "Update 3", "Update 2", "Update 1, corrected"]
             await expect(bodies(widget)).to_have_text(after)
             blog.post("b5", "Update 5", minute=5)  # and it is live again
             await expect(bodies(widget)).to_have_text(["Update 5", *after])
+            await expect(state).to_be_hidden()
     await no_violations(browser_page)
 
 
@@ -316,3 +324,109 @@ async def test_themes_custom_properties_parts_and_screenshots(
 
 def test_the_widget_stays_within_its_size_budget() -> None:
     assert len(gzip.compress(WIDGET.read_bytes(), compresslevel=9)) < GZIP_BUDGET
+
+
+async def test_key_events_summary_jumps_and_load_more_keeps_focus_and_says_what_it_loaded(
+    app: App, host_server: Upstream, browser_page: Page
+) -> None:
+    blog = FlaggedBlog()
+    for minute in range(12):
+        blog.post(f"b{minute}", f"Update {minute}", minute=minute)
+    blog.titles.update(b1="Polls open", b10="Turnout record")
+    blog.attributes.update(b1={"keyEvent": True}, b10={"keyEvent": True}, b11={"pinned": True})
+    src = await app.timeline(blog)
+    widget = await open_widget(browser_page, host_server, app.url, src, 'limit="3"')
+    await expect(widget.locator("ol.pinned > li .body")).to_have_text(["Update 11"])
+    await expect(bodies(widget)).to_have_text(["Update 10", "Update 9"])  # the pinned post once, in its box
+
+    summary = widget.locator("[part~=summary]")
+    await summary.locator("summary").click()
+    await expect(summary.locator("summary")).to_have_text("Key events (2)")
+    await expect(summary.get_by_role("link")).to_have_text(["Turnout record", "Polls open"])
+    await summary.get_by_role("link", name="Polls open").click()  # not loaded yet: pages are, until it is
+    target = widget.locator("ol.list > li", has_text="Update 1").last
+    await expect(target).to_be_focused()
+    await expect(target).to_be_in_viewport()  # scrolled to
+
+    # Every time link says which post it is.
+    names = await widget.locator("ol.list [part~=permalink]").evaluate_all(
+        "(links) => links.map((a) => a.textContent)"
+    )
+    assert len(names) == len(set(names)) == 11
+    await expect(
+        widget.locator("ol.list > li", has_text="Update 10").locator("[part~=permalink]")
+    ).to_have_text(re.compile(r"^1 May 2024, 12:10 – Turnout record$"))
+
+    widget = await open_widget(browser_page, host_server, app.url, src, 'limit="4"')
+    more = widget.get_by_role("button", name="Load more")
+    await more.focus()
+    await more.press("Enter")
+    await expect(widget.locator("[role=status]")).to_have_text("4 more updates loaded")
+    await expect(more).to_be_focused()
+    await more.press("Enter")
+    await expect(more).to_be_hidden()  # the last page: focus goes on to the first post it brought
+    await expect(widget.locator("ol.list > li", has_text="Update 3")).to_be_focused()
+    await expect(bodies(widget)).to_have_count(11)
+    await expect(widget.locator("[role=status]")).to_have_text("4 more updates loaded")
+
+
+async def test_lang_sets_labels_and_dates_and_defaults_to_the_pages_language(
+    app: App, host_server: Upstream, browser_page: Page
+) -> None:
+    blog = FlaggedBlog()
+    blog.post("b0", "Polls open", minute=0)
+    blog.post("b1", "Exit poll", minute=1)
+    blog.attributes["b1"] = {"keyEvent": True}
+    src = await app.timeline(blog)
+    blog.edit("b0", "Polls open, corrected")
+    widget = await open_widget(browser_page, host_server, app.url, src, 'lang="de"')
+    await expect(widget.locator("ol.list time").last).to_have_text("01.05.2024, 12:00")
+    await expect(widget.locator("[part~=order]")).to_have_text("Neueste zuerst")
+    await expect(widget.locator("[part~=filter]")).to_have_text("Nur wichtige Ereignisse")
+    await expect(widget.locator("[part~=summary] summary")).to_have_text("Wichtige Ereignisse (1)")
+    await expect(widget.locator("[part~=badge][part~=key]")).to_have_text("Wichtiges Ereignis")
+    await expect(widget.locator("[part~=updated]")).to_have_text(re.compile(r"^Aktualisiert \d\d:\d\d$"))
+    for lang, newest in (
+        ("fr", "Plus récents d’abord"),
+        ("es", "Más recientes primero"),
+        ("en", "Newest first"),
+    ):
+        await widget.evaluate("(widget, lang) => widget.setAttribute('lang', lang)", lang)
+        await expect(widget.locator("[part~=order]")).to_have_text(newest)
+    await expect(widget.locator("ol.list time").last).to_have_text("1 May 2024, 12:00")  # en-GB browser
+
+    widget = await open_widget(browser_page, host_server, app.url, src, lang="es")  # the page's language
+    await expect(widget.locator("[part~=order]")).to_have_text("Más recientes primero")
+    await expect(widget.locator("ol.list time").last).to_have_text("1 may 2024, 12:00")
+
+
+PILL = """(button) => {
+  const box = button.getBoundingClientRect();
+  return {width: box.width, height: box.height,
+          spills: button.scrollWidth > button.clientWidth || button.scrollHeight > button.clientHeight};
+}"""
+
+
+async def test_the_new_updates_button_is_readable_in_both_themes_and_axe_finds_nothing_serious(
+    app: App, host_server: Upstream, browser: Browser, axe: Path
+) -> None:
+    blog = FlaggedBlog()
+    for block_id, (text, minute) in STORY.items():
+        blog.post(block_id, text, minute=minute)
+    blog.attributes.update(welcome={"pinned": True}, first={"keyEvent": True})
+    blog.titles["first"] = "Northgate declares"
+    async with new_page(browser, viewport={"width": 390, "height": 700}) as page:
+        await page.add_init_script(path=str(axe))
+        widget = await open_widget(page, host_server, app.url, await app.timeline(blog))
+        await read_past_the_first_post(page, widget)
+        blog.post("late", "A late result from the coast.", minute=60)
+        fresh = widget.get_by_role("button", name="1 new update")
+        await expect(fresh).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        for scheme in ("light", "dark"):
+            await page.emulate_media(color_scheme=scheme)
+            pill = await fresh.evaluate(PILL)
+            assert pill["width"] >= 24 and pill["height"] >= 24 and not pill["spills"], pill
+            assert await page.evaluate(AXE_RUN, "live-timeline") == [], scheme
+            await page.screenshot(path=ARTIFACTS / f"widget-new-updates-{scheme}.png")
+        await expect(widget.locator("[role=status]")).to_have_text("1 new update")  # said politely

@@ -693,6 +693,7 @@ export class LiveTimeline extends HTMLElement {
     if (this.#more) return this.#more;
     const { more, list } = this.#ui;
     const before = new Set(this.#items.values());
+    const focused = this.shadowRoot.activeElement === more; // hiding the button takes its focus away
     try {
       await (this.#more = this.#page(this.#next, this.#view));
     } catch {
@@ -703,7 +704,7 @@ export class LiveTimeline extends HTMLElement {
     const added = [...list.children].filter((li) => !before.has(li));
     if (added.length) this.#tell(this.#say("loaded", added.length));
     // The button is gone after the last page: focus moves on to what it brought, not to the page.
-    if (more.hidden && added.length && this.shadowRoot.activeElement === more) added[0].focus();
+    if (more.hidden && added.length && focused) added[0].focus();
   }
 
   /** Show, update or remove one event in place; new ones wait behind the button while the reader reads. */
@@ -863,16 +864,18 @@ export class LiveTimeline extends HTMLElement {
   /** Tell screen readers how many updates arrived (one message per burst, never the list itself). */
   #announce(count) {
     this.#announced += count;
-    this.#ui.status.textContent = ""; // so that the same message again is a change, and heard again
-    clearTimeout(this.#announcer);
-    this.#announcer = setTimeout(() => {
-      this.#tell(this.#say("fresh", this.#announced));
+    this.#tell(() => {
+      const text = this.#say("fresh", this.#announced);
       this.#announced = 0;
+      return text;
     }, 500);
   }
 
-  #tell(text) {
-    this.#ui.status.textContent = text;
+  /** Say `text` (or what the function returns, when it is time) in the live region, once. */
+  #tell(text, delay = 100) {
+    this.#ui.status.textContent = ""; // so that the same message again is a change, and heard again
+    clearTimeout(this.#announcer);
+    this.#announcer = setTimeout(() => (this.#ui.status.textContent = text.call ? text() : text), delay);
   }
 
   #rendered() {
