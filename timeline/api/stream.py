@@ -68,8 +68,11 @@ class _EventStream(ASGIResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         services = self._stream.services
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        services.streams += 1
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        except BaseException:
+            services.streams -= 1  # the handler's reservation; from here on the `finally` below frees it
+            raise
         services.metrics.sse_clients.inc()
         pump = asyncio.create_task(_pump(self._stream, send))
         waiting = True
@@ -141,7 +144,14 @@ class StreamController(Controller):
         if services.streams >= services.settings.max_streams:
             detail = "This server holds all the streams it can; retry in a few seconds or poll /events."
             return problem(503, "too_many_streams", "Too many streams", detail, headers={"Retry-After": "5"})
-        entry = await services.seqs.get(timeline)
+        # Reserved before any await, or a burst of requests would all pass the check above; the stream
+        # frees it when it ends (`_EventStream`), and an error here frees it at once.
+        services.streams += 1
+        try:
+            entry = await services.seqs.get(timeline)
+        except BaseException:
+            services.streams -= 1
+            raise
         resume = next((seq for seq in (last_event_id, since) if seq is not None), entry.last_seq)
         return EventStreamResponse(_Stream(services, entry.timeline_id, resume))
 
