@@ -78,7 +78,7 @@ def axe() -> Path:
 
 # Serious and critical violations, as "rule: target" lines; axe was loaded into the page by an init script.
 AXE_RUN = """async (context) => {
-  const { violations } = await axe.run(context, { resultTypes: ['violations'] });
+  const { violations } = await axe.run(context ?? document, { resultTypes: ['violations'] });
   return violations.filter((v) => ['serious', 'critical'].includes(v.impact))
     .flatMap((v) => v.nodes.map((node) => `${v.id}: ${JSON.stringify(node.target)}`));
 }"""

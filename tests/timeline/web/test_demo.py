@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, expect
 
 from tests.timeline.live.processes import START_WAIT, running
+from tests.timeline.web.conftest import ARTIFACTS, AXE_RUN, new_page
 from tests.upstream import closed_port
 from timeline.web.demo import Replay, Script, load_script
 
@@ -114,3 +119,74 @@ async def until_replayed(http: httpx.AsyncClient) -> list[dict[str, Any]]:
             if any(e.get("upstream_id") == "goodbye" for e in events):
                 return events
             await asyncio.sleep(0.2)
+
+
+# Every layout shift of the document (its shadow roots included), from its first moment.
+LAYOUT_SHIFTS = """
+window.shifts = [];
+new PerformanceObserver((list) => {
+  for (const shift of list.getEntries()) {
+    if (!shift.hadRecentInput) window.shifts.push([shift.startTime, shift.value]);
+  }
+}).observe({ type: 'layout-shift', buffered: true });
+"""
+# Cumulative Layout Shift as browsers report it: the largest session window (gaps < 1 s, at most 5 s).
+CLS = """() => {
+  let worst = 0, sum = 0, first = -Infinity, last = -Infinity;
+  for (const [at, value] of window.shifts) {
+    if (at - last > 1000 || at - first > 5000) [first, sum] = [at, 0];
+    last = at;
+    sum += value;
+    worst = Math.max(worst, sum);
+  }
+  return worst;
+}"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, str]]:
+    """`timeline demo`, replayed to its end: its URL, and its host page's."""
+    port = closed_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TIMELINE_")}
+    args = ["demo", "--port", str(port), "--interval", "0.2"]
+    log = tmp_path_factory.mktemp("demo") / "demo.log"
+    async with running(args, env, log, port=port) as process, httpx.AsyncClient(base_url=process.url) as http:
+        await until_replayed(http)
+        host = re.search(r"another origin: (http://127\.0\.0\.1:\d+/)", process.output())
+        assert host is not None, process.output()
+        yield process.url, host[1]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_the_demo_host_page_does_not_shift_and_axe_finds_nothing_serious(
+    browser: Browser, demo: tuple[str, str], axe: Path, width: int, scheme: str
+) -> None:
+    _, host = demo
+    viewport = {"width": width, "height": 900 if width > 400 else 844}
+    async with new_page(browser, viewport=viewport, color_scheme=scheme) as page:
+        await page.add_init_script(LAYOUT_SHIFTS)
+        await page.add_init_script(path=str(axe))
+        await page.goto(host)
+        await expect(page.locator("live-timeline ol.list > li").first).to_be_visible()
+        framed = page.frame_locator("iframe[data-live-timeline]").locator("live-timeline ol.list > li")
+        await expect(framed.first).to_be_attached()
+        await expect(page.locator("iframe[data-live-timeline]")).not_to_have_attribute("style", "")
+        await page.wait_for_timeout(1000)  # shifts are reported a frame late: a second lets any stray one in
+        assert await page.evaluate(CLS) < 0.1, await page.evaluate("window.shifts")
+        assert await page.evaluate(AXE_RUN, None) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=ARTIFACTS / f"demo-host-{width}-{scheme}.png")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_the_embed_page_has_no_serious_accessibility_violation(
+    browser: Browser, demo: tuple[str, str], axe: Path, scheme: str
+) -> None:
+    url, _ = demo
+    async with new_page(browser, color_scheme=scheme) as page:
+        await page.add_init_script(path=str(axe))
+        await page.goto(f"{url}/embed/demo")
+        await expect(page.locator("live-timeline ol.list > li").first).to_be_visible()
+        assert await page.evaluate(AXE_RUN, None) == []
+        await page.screenshot(path=ARTIFACTS / f"embed-{scheme}.png", full_page=True)

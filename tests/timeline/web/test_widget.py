@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Locator, Page, Request, expect
+from playwright.async_api import Browser, Locator, Page, Request, Route, expect
 
 from tests.timeline.live.processes import REPO, live_env, running
 from tests.timeline.web.conftest import ARTIFACTS, AXE_RUN, WAIT_MS, new_page
@@ -273,10 +273,31 @@ async def test_without_server_sent_events_it_polls_the_changes_by_etag(
     blog.post("b1", "Update 1", minute=1)
     blog.edit("b0", "Update 0, corrected")
     await expect(bodies(widget)).to_have_text(["Update 1", "Update 0, corrected"])
+    await expect(widget.locator("[part~=state]")).to_have_text(re.compile(r"^Updated \d\d:\d\d$"))
     assert not [url for url, _ in requests if "/stream" in url]
     async with asyncio.timeout(WAIT_MS / 1000):  # a quiet poll: the browser revalidates it by ETag
         while not any("if-none-match" in headers for url, headers in requests if "/changes?since=" in url):
             await asyncio.sleep(0.1)
+
+
+async def test_a_stream_that_does_not_open_within_seconds_gives_way_to_polling(
+    app: App, host_server: Upstream, browser_page: Page
+) -> None:
+    """As when the browser's six connections to the host are all taken: the stream's request never
+    gets an answer."""
+    held: list[Route] = []
+
+    async def hold(route: Route) -> None:
+        held.append(route)  # and never answered
+
+    await browser_page.route(re.compile(r"/stream\?"), hold)
+    blog = FlaggedBlog()
+    blog.post("b0", "Update 0", minute=0)
+    widget = await open_widget(browser_page, host_server, app.url, await app.timeline(blog))
+    blog.post("b1", "Update 1", minute=1)
+    await expect(bodies(widget)).to_have_text(["Update 1", "Update 0"])
+    await expect(widget.locator("[part~=state]")).to_have_text(re.compile(r"^Updated \d\d:\d\d$"))
+    assert held
 
 
 STORY = {
