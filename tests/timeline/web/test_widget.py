@@ -16,7 +16,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Locator, Page, Request, Route, expect
 
 from tests.timeline.live.processes import REPO, live_env, running
-from tests.timeline.web.conftest import ARTIFACTS, AXE_RUN, WAIT_MS, new_page
+from tests.timeline.web.conftest import ARTIFACTS, AXE_RUN, WAIT_MS, host_page, new_page
 from tests.timeline.web.harness import App, FlaggedBlog, bodies, no_violations, open_widget, raw_timeline
 from tests.upstream import T0, Upstream, closed_port
 
@@ -341,6 +341,20 @@ async def test_themes_custom_properties_parts_and_screenshots(
         await expect(widget.locator("[part~=order]")).to_have_css("color", "rgb(200, 0, 0)")
         await expect(widget.locator("[part~=toolbar]")).to_have_css("outline-color", "rgb(0, 128, 0)")
         await no_violations(page)
+
+    # Both themes side by side: the README's picture (docs/widget.png) is this file.
+    pair = "".join(
+        f'<live-timeline src="{src}" theme="{t}" height="0"></live-timeline>' for t in ("light", "dark")
+    )
+    side_by_side = (
+        "body{margin:0;display:flex;align-items:flex-start;gap:16px;padding:16px;background:#8a8f98}"
+        "live-timeline{flex:1}"
+    )
+    host_server.routes.update(host_page(pair, app=app.url, css=side_by_side))
+    async with new_page(browser, viewport={"width": 1120, "height": 540}) as page:
+        await page.goto(host_server.url("/"))
+        await expect(page.locator("live-timeline").locator("[part~=updated]")).to_have_count(2)
+        await page.screenshot(path=ARTIFACTS / "widget-themes.png", animations="disabled")
 
 
 def test_the_widget_stays_within_its_size_budget() -> None:
