@@ -13,31 +13,24 @@ from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
-import uvicorn
-from litestar import Litestar
-from pydantic import ValidationError
 
-from feeds.adapters import NAMES
-from feeds.errors import FetchError, ParseError
-from feeds.fetch import FetchResult
-from timeline.api import create_app
-from timeline.api.stream import tune_gc
 from timeline.errors import StorageError, TimelineError
 from timeline.keys import key_file, load_or_create_key, loose_mode, parse_api_keys
-from timeline.logs import configure_logging
-from timeline.metrics import Metrics
-from timeline.models import EventDraft
-from timeline.poller.parsing import Parsed, ParserCrashedError
-from timeline.settings import Settings, explain, get_settings
-from timeline.store import Store, migrate
-from timeline.store.engine import display_url
-from timeline.web import web_routes
-from timeline.web.demo import DemoUpstream, Replay, host_page, load_script
-from timeline.wiring import make_hub, open_store, polling, reader, wait_for_database
+
+# Each command imports what it uses inside its function: `timeline --help` or `timeline poll` should not
+# pay for Litestar, uvicorn, the store and alembic (over a second of CPU at every start).
+if TYPE_CHECKING:
+    import uvicorn
+    from litestar import Litestar
+
+    from feeds.fetch import FetchResult
+    from timeline.models import EventDraft
+    from timeline.poller.parsing import Parsed
+    from timeline.settings import Settings
 
 T = TypeVar("T")
 
@@ -60,6 +53,8 @@ def _is_url(location: str) -> bool:
 
 def _local(location: str) -> FetchResult:
     """SOURCE that is a file or `-` (stdin), as if fetched: what the poll pipeline reads."""
+    from feeds.fetch import FetchResult
+
     if location == "-":
         body, base_url = sys.stdin.buffer.read(), ""
     else:
@@ -85,6 +80,9 @@ def _local_source_id(location: str) -> str:
 @contextlib.contextmanager
 def _exits(location: str) -> Iterator[None]:
     """A poll's errors as the command's exit codes and one line on stderr."""
+    from feeds.errors import FetchError, ParseError
+    from timeline.poller.parsing import ParserCrashedError
+
     try:
         yield
     except FetchError as exc:
@@ -97,6 +95,8 @@ def _exits(location: str) -> Iterator[None]:
 
 async def _parsed(location: str, adapter: str, settings: Settings) -> Parsed:
     """SOURCE read as a poll reads it (robots.txt, then parsing in a worker process), without a store."""
+    from timeline.wiring import reader
+
     source_id = _local_source_id(_canonical(location))
     async with reader(settings, workers=1) as read:
         with _exits(location):
@@ -119,6 +119,11 @@ def _warn(parsed: Parsed) -> None:
 @click.group()
 def main() -> None:
     """Turn live blogs into clean, ordered, live event timelines."""
+    from pydantic import ValidationError
+
+    from timeline.logs import configure_logging
+    from timeline.settings import explain, get_settings
+
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -126,8 +131,24 @@ def main() -> None:
     configure_logging(settings)
 
 
+class _AdapterChoice(click.Choice[str]):
+    """A choice of `feeds.adapters.NAMES`, imported when click first reads the choices: importing every
+    adapter is a quarter of a second that `timeline --help` has no use for."""
+
+    def __init__(self) -> None:
+        self.case_sensitive = True
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "choices":
+            raise AttributeError(name)
+        from feeds.adapters import NAMES
+
+        self.choices = NAMES
+        return NAMES
+
+
 adapter_option = click.option(
-    "--adapter", type=click.Choice(NAMES), default="auto", show_default=True, help="Source format."
+    "--adapter", type=_AdapterChoice(), default="auto", show_default=True, help="Source format."
 )
 
 
@@ -139,6 +160,8 @@ def poll(source: str, adapter: str) -> None:
 
     SOURCE is a URL, a local file path, or - for standard input.
     """
+    from timeline.settings import get_settings
+
     parsed = _run(_parsed(source, adapter, get_settings()))
     out = sys.stdout.buffer
     for draft in parsed.drafts:
@@ -151,6 +174,9 @@ def poll(source: str, adapter: str) -> None:
 @main.command("migrate")
 def migrate_command() -> None:
     """Create or upgrade the database schema (TIMELINE_DATABASE_URL)."""
+    from timeline.settings import get_settings
+    from timeline.store import migrate
+
     url = get_settings().database_url
     _run(migrate(url))
     click.echo(f"database at {url} is up to date", err=True)
@@ -160,6 +186,9 @@ async def _ingest(location: str, timeline: str, adapter: str, settings: Settings
     """One poll of SOURCE into the database, as the scheduler would poll it (a file or stdin is read
     instead of fetched); the poll's line on stderr says what it found and why it failed, if it did,
     unless TIMELINE_LOG_LEVEL says otherwise."""
+    from timeline.store import Store
+    from timeline.wiring import polling
+
     if settings.log_level is None:
         logging.getLogger("timeline.poller").setLevel(logging.INFO)
     fetched = None if _is_url(location) else _local(location)
@@ -179,6 +208,8 @@ async def _ingest(location: str, timeline: str, adapter: str, settings: Settings
 @adapter_option
 def ingest(source: str, timeline_slug: str, adapter: str) -> None:
     """Poll SOURCE once into the database and print new/updated/deleted counts."""
+    from timeline.settings import get_settings
+
     try:
         click.echo(_run(_ingest(source, timeline_slug, adapter, get_settings())))
     except TimelineError as exc:
@@ -219,6 +250,15 @@ def _warn_loose(path: Path) -> None:
 
 
 def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool, poll: bool) -> None:
+    import uvicorn
+
+    from timeline.api import create_app
+    from timeline.api.stream import tune_gc
+    from timeline.logs import configure_logging
+    from timeline.metrics import Metrics
+    from timeline.web import web_routes
+    from timeline.wiring import make_hub, polling
+
     host, port = host or settings.host, port or settings.port
     metrics, hub = Metrics(), make_hub(settings)
     tune_gc()
@@ -244,6 +284,8 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
 def _run_uvicorn(config: uvicorn.Config, app: Litestar) -> None:
     """uvicorn, ending open SSE streams as soon as shutdown begins: uvicorn waits for open connections
     before the app's own shutdown runs, and a stream never ends by itself."""
+    import uvicorn
+
     server = uvicorn.Server(config)
     exit_handler = server.handle_exit
 
@@ -269,6 +311,8 @@ port_option = click.option("--port", type=int, default=None, help="Port (TIMELIN
 @port_option
 def serve(host: str | None, port: int | None) -> None:
     """Run the API and pollers over the embedded database, migrating it first: the one-command start."""
+    from timeline.settings import get_settings
+
     _run_server(_api_keys(get_settings()), host, port, migrate=True, poll=True)
 
 
@@ -277,6 +321,9 @@ def serve(host: str | None, port: int | None) -> None:
 @port_option
 def api(host: str | None, port: int | None) -> None:
     """Run the API only, once the database is reachable and migrated (`timeline migrate`)."""
+    from timeline.settings import get_settings
+    from timeline.wiring import wait_for_database
+
     settings = get_settings()
     _run(_waiting(wait_for_database(settings, _say)))
     _run_server(settings, host, port, migrate=False, poll=False)
@@ -285,6 +332,9 @@ def api(host: str | None, port: int | None) -> None:
 @main.command()
 def worker() -> None:
     """Run pollers only: claim due sources and poll them until stopped (SIGINT/SIGTERM)."""
+    from timeline.logs import configure_logging
+    from timeline.settings import get_settings
+
     configure_logging(get_settings(), long_running=True)
     _run(_work(get_settings()))
 
@@ -302,6 +352,9 @@ async def _waiting(opening: Coroutine[Any, Any, T]) -> T:
 
 
 async def _work(settings: Settings) -> None:
+    from timeline.store.engine import display_url
+    from timeline.wiring import make_hub, open_store, polling
+
     store = await _waiting(open_store(settings, _say))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -332,6 +385,9 @@ def demo(host: str | None, port: int | None, interval: float) -> None:
 
     Everything runs in this process over SQLite in a temporary directory, removed on exit.
     """
+    from timeline.settings import get_settings
+    from timeline.web.demo import DemoUpstream, Replay, host_page, load_script
+
     script = load_script()
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -373,6 +429,8 @@ def _demo_settings(settings: Settings, database: Path) -> Settings:
 
 
 async def _demo_timeline(settings: Settings, url: str, title: str) -> None:
+    from timeline.store import Store
+
     async with await Store.open(settings.database_url, migrate=True) as store:
         timeline = await store.create_timeline(title, slug="demo")
         await store.add_source(timeline.id, url, "guardian")

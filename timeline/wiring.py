@@ -25,7 +25,7 @@ from timeline.poller.robots import Robots
 from timeline.poller.schedule import ScheduleSettings
 from timeline.poller.scheduler import Poller, PollerSettings
 from timeline.settings import Settings
-from timeline.store import ApplyPolicy, Store
+from timeline.store import ApplyPolicy, Committed, OnCommit, Store
 from timeline.store.engine import Pool, display_url
 
 PollingFactory = Callable[[Store], AbstractAsyncContextManager[Pipeline]]
@@ -93,10 +93,12 @@ async def reader(settings: Settings, *, workers: int | None = None) -> AsyncIter
         yield Reader(fetcher, pool, robots=robots)
 
 
-def polling(
-    settings: Settings, *, hub: Hub | None = None, metrics: Metrics | None = None, poll: bool = False
-) -> PollingFactory:
-    """A factory of the poll `Pipeline` over a store; with `poll=True` pollers run while it is open."""
+def polling(settings: Settings, *, metrics: Metrics | None = None, poll: bool = False) -> PollingFactory:
+    """A factory of the poll `Pipeline` over a store; with `poll=True` pollers run while it is open.
+
+    Readers learn of the pipeline's writes as of every write, through the store's commit listener, which
+    whoever opened the store sets (`publishing` for a process that only polls).
+    """
 
     @asynccontextmanager
     async def open_pipeline(store: Store) -> AsyncIterator[Pipeline]:
@@ -104,7 +106,6 @@ def polling(
             pipeline = Pipeline(
                 store,
                 read,
-                hub=hub,
                 metrics=metrics,
                 schedule=schedule_settings(settings),
                 policy=apply_policy(settings),
@@ -121,6 +122,18 @@ def polling(
                 await poller.stop()
 
     return open_pipeline
+
+
+def publishing(hub: Hub) -> OnCommit:
+    """The commit listener of a process that serves no reads (`timeline worker`): it only tells the hub,
+    and through it the API processes, which move their caches on and wake their streams. (A deleted
+    timeline needs no word: readers find it gone on their next check of its seq.)"""
+
+    async def publish(committed: Committed) -> None:
+        if not committed.deleted:
+            await hub.publish(committed.timeline_id, committed.last_seq)
+
+    return publish
 
 
 async def open_store(settings: Settings, say: Callable[[str], None]) -> Store:

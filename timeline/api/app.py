@@ -70,6 +70,8 @@ def create_app(
                 seqs=seqs,
                 fanout=fanout,
             )
+            # Before the first await: no write of this process's pollers can commit unreported.
+            store.report_commits(app.state.services.wrote)
             await app_hub.start(fanout.on_change, fanout.on_resync)
             try:
                 yield

@@ -17,7 +17,7 @@ from timeline.keys import ApiKey, match_key
 from timeline.metrics import Metrics
 from timeline.models import Source
 from timeline.settings import Settings
-from timeline.store import ApplyResult, Store
+from timeline.store import ApplyResult, Committed, Store
 
 
 class SourcePolling(Protocol):
@@ -45,9 +45,15 @@ class Services:
     def __post_init__(self) -> None:
         self.keys = self.settings.named_api_keys  # parsed once: every write request reads them
 
-    def wrote(self, result: ApplyResult) -> None:
-        """Tell the caches about a local write."""
-        self.seqs.advance(result.timeline_id, result.last_seq)
+    async def wrote(self, committed: Committed) -> None:
+        """The one exit of every write this process commits (the store reports each to it, see
+        `Store.report_commits`): cached seqs, hence ETags and cached pages, move on at once, and every
+        process's readers are told through the hub."""
+        if committed.deleted:
+            self.seqs.forget(committed.timeline_id)
+            return
+        self.seqs.advance(committed.timeline_id, committed.last_seq)
+        await self.hub.publish(committed.timeline_id, committed.last_seq)
 
 
 def provide_services(state: State) -> Services:

@@ -74,9 +74,7 @@ class TimelineController(Controller):
     async def update_timeline(
         self, services: NamedDependency[Services], timeline: TimelineId, data: JSONBody[TimelineUpdate]
     ) -> Timeline:
-        updated = await services.store.update_timeline(timeline, title=data.title, status=data.status)
-        services.seqs.forget(updated.id)  # the change took a new seq: cached reads must not answer
-        return updated
+        return await services.store.update_timeline(timeline, title=data.title, status=data.status)
 
     @delete(
         "/{timeline:str}",
@@ -89,7 +87,6 @@ class TimelineController(Controller):
     async def delete_timeline(self, services: NamedDependency[Services], timeline: TimelineId) -> None:
         found = await services.store.get_timeline(timeline)
         await services.store.delete_timeline(found.id)
-        services.seqs.forget(found.id)
 
     @post(
         "/{timeline:str}/sources",
@@ -104,7 +101,6 @@ class TimelineController(Controller):
     ) -> SourceCreated:
         found = await services.store.get_timeline(timeline)
         source, result = await services.polling.attach(found.id, str(data.url), data.adapter)
-        services.wrote(result)
         return SourceCreated(
             id=source.id,
             url=source.url,
@@ -125,9 +121,7 @@ class TimelineController(Controller):
         self, services: NamedDependency[Services], timeline: TimelineId, source_id: SourceId
     ) -> None:
         source = await _source_of(services, timeline, source_id)
-        result = await services.store.remove_source(source.id)
-        services.wrote(result)
-        await services.hub.publish(result.timeline_id, result.last_seq)
+        await services.store.remove_source(source.id)
 
     @post(
         "/{timeline:str}/sources/{source_id:str}/poll",
@@ -141,7 +135,6 @@ class TimelineController(Controller):
         self, services: NamedDependency[Services], timeline: TimelineId, source_id: SourceId
     ) -> ChangeCounts:
         result = await services.polling.poll_now((await _source_of(services, timeline, source_id)).id)
-        services.wrote(result)
         return _counts(result)
 
 

@@ -1,7 +1,8 @@
 """A poll: the one way a source's updates reach the store.
 
     robots.txt → conditional GET → same bytes as last time? stop → parse + normalize in a worker
-    → store.apply → hub → the source's next state (validators, health, next poll)
+    → store.apply (which tells readers, through the store's commit listener) → the source's next state
+    (validators, health, next poll)
 
 Scheduled polls (`scheduler`), "poll now", attaching a source and `timeline ingest` all run it under a
 lease on the source, so no two polls of one source overlap. It comes in two steps, `fetch` then
@@ -25,7 +26,6 @@ from feeds import redact_credentials
 from feeds.errors import FeedsError, HTTPStatusError
 from feeds.fetch import FetchResult
 from timeline.errors import ConflictError
-from timeline.hub import Hub
 from timeline.metrics import Metrics
 from timeline.models import Source
 from timeline.poller.parsing import Parsed, ParserCrashedError
@@ -69,7 +69,6 @@ class Pipeline:
         store: Store,
         reader: Reader,
         *,
-        hub: Hub | None = None,
         metrics: Metrics | None = None,
         schedule: ScheduleSettings | None = None,
         policy: ApplyPolicy | None = None,
@@ -79,7 +78,6 @@ class Pipeline:
     ) -> None:
         self._store = store
         self._reader = reader
-        self._hub = hub
         self._metrics = metrics
         self._schedule = schedule or ScheduleSettings()
         self._policy = policy or ApplyPolicy()
@@ -192,10 +190,7 @@ class Pipeline:
 
     async def _apply(self, source_id: str, parsed: Parsed, now: datetime) -> ApplyResult:
         drafts, complete = parsed.drafts, parsed.complete
-        result = await self._store.apply(source_id, drafts, complete=complete, now=now, policy=self._policy)
-        if result.changed and self._hub is not None:
-            await self._hub.publish(result.timeline_id, result.last_seq)
-        return result
+        return await self._store.apply(source_id, drafts, complete=complete, now=now, policy=self._policy)
 
     def _count(self, report: PollReport) -> None:
         if self._metrics is None:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from timeline.errors import SourceNotFoundError
 from timeline.models import EventDraft
 from timeline.store import _driver, _rows
-from timeline.store._base import StoreBase, wrap_errors
+from timeline.store._base import StoreBase, took, wrap_errors
 from timeline.store._plan import (
     Decision,
     Hold,
@@ -40,7 +40,7 @@ from timeline.store._plan import (
 )
 from timeline.store._rows import held_deletions
 from timeline.store.tables import event_revisions, events, seq_counter, sources, timelines
-from timeline.store.types import ApplyPolicy, ApplyResult
+from timeline.store.types import ApplyPolicy, ApplyResult, Committed
 
 DEFAULT_POLICY = ApplyPolicy()
 
@@ -205,15 +205,22 @@ def write(conn: Connection, timeline_id: str, todo: Plan, now: datetime) -> int:
     _rewrite(conn, timeline_id, todo.rewrites, seqs, now)
     _tombstone(conn, todo.deletions, seqs)
     last = first + len(todo) - 1
-    conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last))
+    advance(conn, timeline_id, last)
     return last
 
 
 def touch(conn: Connection, timeline_id: str) -> int:
     """Give the timeline a new seq of its own (its title or status changed); the seq."""
     last = _allocate(conn, 1)
-    conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last))
+    advance(conn, timeline_id, last)
     return last
+
+
+def advance(conn: Connection, timeline_id: str, last_seq: int) -> None:
+    """Move the timeline to `last_seq`, which this transaction took: the one way a timeline's seq moves,
+    so that every such write is reported once it commits (`took`)."""
+    conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last_seq))
+    took(conn, Committed(timeline_id, last_seq))
 
 
 def _allocate(conn: Connection, count: int) -> int:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -20,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from timeline.errors import StorageError, TimelineNotFoundError
 from timeline.store.engine import is_sqlite, reader, sqlite_reads, writer
 from timeline.store.tables import timelines
+from timeline.store.types import Committed, OnCommit
+
+log = logging.getLogger("timeline.store")
 
 READ_THREADS = 4  # concurrent SQLite reads (WAL lets readers run beside the writer)
 P = ParamSpec("P")
@@ -44,6 +48,31 @@ def wrap_errors(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coro
             raise StorageError(f"{method.__name__}: {type(cause).__name__}: {cause}") from exc
 
     return wrapper
+
+
+_TAKEN = "timeline.store.committed"  # `Connection.info` key: what the open write transaction changed
+Taken = dict[str, Committed]
+
+
+def took(conn: Connection, committed: Committed) -> None:
+    """Note that the write transaction on `conn` moves a timeline to a new seq (or deletes it), to be
+    reported once it commits. Only `StoreBase._write` and `_writing` open such transactions."""
+    taken: Taken | None = conn.info.get(_TAKEN)
+    if taken is None:
+        raise RuntimeError("a write took a seq outside Store._write/_writing: nobody would learn of it")
+    taken[committed.timeline_id] = committed
+
+
+@contextlib.contextmanager
+def _tracking(conn: Connection) -> Iterator[Taken]:
+    """What `took` notes on `conn` while the block runs. The connection outlives the transaction (pools,
+    SQLite's own threads), so the notes are taken off it again however the block ends."""
+    taken: Taken = {}
+    conn.info[_TAKEN] = taken
+    try:
+        yield taken
+    finally:
+        del conn.info[_TAKEN]
 
 
 def utcnow() -> datetime:
@@ -106,6 +135,7 @@ class _Threads:
 class StoreBase:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._on_commit: OnCommit | None = None
         self._reader = reader(engine)
         self._writer = writer(engine)
         # SQLite has one writer anyway: queue writers here rather than in busy_timeout retries.
@@ -130,13 +160,36 @@ class StoreBase:
 
     async def _write(self, work: Callable[[Connection], R]) -> R:
         """`work` (synchronous SQLAlchemy over one connection) in one write transaction: committed when it
-        returns, rolled back if it raises. SQLite: in one hop to the writing thread; PostgreSQL: on the
-        event loop."""
+        returns, rolled back if it raises, then reported (see `report_commits`). SQLite: in one hop to
+        the writing thread; PostgreSQL: on the event loop."""
+
+        def tracked(conn: Connection) -> tuple[R, Taken]:
+            with _tracking(conn) as taken:
+                return work(conn), taken
+
         if self._sqlite_writes is not None:
             async with self._write_lock or contextlib.nullcontext():
-                return await self._sqlite_writes.run(work)
-        async with self._writer.begin() as conn:
-            return await conn.run_sync(work)
+                result, taken = await self._sqlite_writes.run(tracked)
+        else:
+            async with self._writer.begin() as conn:
+                result, taken = await conn.run_sync(tracked)
+        await self._report(taken)
+        return result
+
+    def report_commits(self, listener: OnCommit | None) -> None:
+        """Tell `listener` of every committed write that moves a timeline's seq or deletes a timeline."""
+        self._on_commit = listener
+
+    async def _report(self, taken: Taken) -> None:
+        """Each timeline a committed transaction changed, to the listener. Its failure is logged, not
+        raised: the write stands, and readers re-check every timeline's seq within a second anyway."""
+        if self._on_commit is None:
+            return
+        for committed in taken.values():
+            try:
+                await self._on_commit(committed)
+            except Exception:
+                log.exception("telling of the commit of %s failed", committed)
 
     async def _close(self) -> None:
         for threads in (self._sqlite_reads, self._sqlite_writes):
@@ -151,6 +204,9 @@ class StoreBase:
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One write transaction: committed when the block ends, rolled back if it raises; reported once
+        committed, as `_write`."""
         async with self._write_lock or contextlib.nullcontext(), self._writer.begin() as conn:
-            yield conn
+            with _tracking(conn.sync_connection) as taken:  # type: ignore[arg-type]  # begun: bound
+                yield conn
+        await self._report(taken)

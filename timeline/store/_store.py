@@ -27,6 +27,16 @@ class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin):
     cause chained); the other errors each method names are about the data. All datetimes taken and
     returned are aware and in UTC. Methods are safe to call concurrently from many tasks.
 
+    One exit for writes: a timeline's seq moves only through `_apply.advance`, inside a write transaction
+    (`_write` / `_writing`), and a deleted timeline is noted the same way. Once that transaction commits,
+    the store awaits the listener of `report_commits` with `Committed(timeline_id, last_seq)` for each
+    timeline it changed: once per transaction, never before the commit (a reader it wakes sees the write),
+    never for a write that rolled back. The composition root sets one listener per store: in a process
+    that serves reads it moves the seq cache (so ETags and cached pages) on and publishes to the hub; in a
+    process that only polls, it publishes. So every write path, polls, editors' changes and timeline
+    changes alike, is seen by readers at once, and a new one cannot forget to tell them: taking a seq
+    outside a write transaction raises.
+
         async with await Store.open("sqlite+aiosqlite:///timeline.db") as store:
             page = await store.page(timeline_id)
     """

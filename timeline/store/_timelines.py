@@ -17,8 +17,9 @@ from timeline.ids import new_id
 from timeline.models import Source, Timeline
 from timeline.store import _rows
 from timeline.store._apply import touch
-from timeline.store._base import StoreBase, utcnow, wrap_errors
+from timeline.store._base import StoreBase, took, utcnow, wrap_errors
 from timeline.store.tables import sources, timelines
+from timeline.store.types import Committed
 
 # Lowercase ASCII words joined by single hyphens: never an id (ids have `_`), always URL-safe.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -109,10 +110,12 @@ class TimelinesMixin(StoreBase):
     @wrap_errors
     async def delete_timeline(self, id_or_slug: str) -> None:
         """Delete a timeline with its sources, events and revisions. Raises `TimelineNotFoundError`."""
+        gone = delete(timelines).where(_matches(id_or_slug)).returning(timelines.c.id, timelines.c.last_seq)
         async with self._writing() as conn:
-            result = await conn.execute(delete(timelines).where(_matches(id_or_slug)))
-        if result.rowcount == 0:
-            raise TimelineNotFoundError(id_or_slug)
+            row = (await conn.execute(gone)).one_or_none()
+            if row is None:
+                raise TimelineNotFoundError(id_or_slug)
+            await conn.run_sync(took, Committed(row.id, row.last_seq, deleted=True))
 
 
 def _scheduling(timeline_id: str, status: Literal["live", "ended"], now: datetime) -> Update:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Literal, NamedTuple, TypedDict, TypeVar
@@ -14,6 +15,8 @@ __all__ = [
     "ApplyPolicy",
     "ApplyResult",
     "ChangeDoc",
+    "Committed",
+    "OnCommit",
     "Order",
     "Page",
     "PageOptions",
@@ -72,6 +75,19 @@ class ApplyResult:
     def first_seq(self) -> int | None:
         return self.last_seq - self.changed + 1 if self.changed else None
 
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A committed write, as the store reports it: `timeline_id` is at `last_seq` now, or, with
+    `deleted`, gone (with its events)."""
+
+    timeline_id: str
+    last_seq: int
+    deleted: bool = False
+
+
+OnCommit = Callable[[Committed], Awaitable[None]]
+"""What the store tells of each committed write (see `Store`)."""
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Properties of reading through the API while the timeline changes underneath.
 
-Writes go straight to the app's store (as a poll would) and the app is told, as its own write paths tell
-it; reads go through HTTP. A cursor walk, with inserts, edits and deletions between its pages, must
+Writes go straight to the app's store (as a poll would), which tells the app as it tells of every write;
+reads go through HTTP. A cursor walk, with inserts, edits and deletions between its pages, must
 list every event that lived through the whole walk exactly once, nothing twice, in the timeline's total
 order (published_at, position, id). Replaying `changes` from 0 must rebuild the live timeline exactly.
 """
@@ -45,8 +45,7 @@ class Blog:
 
     async def apply(self, batch: list[tuple[str, str | None]]) -> None:
         drafts = [self._draft(uid, body) for uid, body in batch]
-        result = await self.services.store.apply(self.source_id, drafts, complete=False, now=T0)
-        self.services.wrote(result)
+        await self.services.store.apply(self.source_id, drafts, complete=False, now=T0)
         for uid, body in batch:
             if body is None:
                 self.live.pop(uid, None)
