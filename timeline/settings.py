@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from timeline.keys import ApiKey, parse_api_keys
+
 # A CSP source expression: a keyword, `*`, a scheme, or [scheme://]host[:port][/path] (no `;` or `,`).
 _FRAME_SOURCE = re.compile(
     r"'self'|'none'|\*|[a-z][a-z0-9+.-]*:|([a-z][a-z0-9+.-]*://)?[\w*.-]+(:(\d+|\*))?(/[\w./~-]*)?", re.I
@@ -45,7 +47,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10 * 1024 * 1024, gt=0, description="Upstream body cap, after decompression.")
     max_redirects: int = Field(5, ge=0)
     api_keys: str = Field(
-        "", description="Comma-separated keys for write requests (`Authorization: Bearer KEY`)."
+        "",
+        description="Comma-separated keys for write requests (`Authorization: Bearer KEY`), each `NAME:KEY` "
+        "or a bare KEY (named `keyN` by its position); the audit log records the name.",
     )
     poll_interval: float = Field(30.0, gt=0, description="Base seconds between polls of a source.")
     poll_min_interval: float = Field(10.0, gt=0, description="Floor while a blog updates quickly.")
@@ -118,6 +122,12 @@ class Settings(BaseSettings):
             )
         return " ".join(sources)
 
+    @field_validator("api_keys")
+    @classmethod
+    def _api_keys(cls, value: str) -> str:
+        parse_api_keys(value)  # refused at start, not on the first request that sends a key
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _log_level(cls, value: object) -> object:
@@ -135,8 +145,8 @@ class Settings(BaseSettings):
         return value.strip().lower()
 
     @property
-    def api_key_list(self) -> tuple[str, ...]:
-        return tuple(key.strip() for key in self.api_keys.split(",") if key.strip())
+    def named_api_keys(self) -> tuple[ApiKey, ...]:
+        return parse_api_keys(self.api_keys)
 
 
 def explain(error: ValidationError) -> str:
