@@ -262,7 +262,7 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
     host, port = host or settings.host, port or settings.port
     metrics, hub = Metrics(), make_hub(settings)
     tune_gc()
-    factory = polling(settings, hub=hub, metrics=metrics, poll=poll)
+    factory = polling(settings, metrics=metrics, poll=poll)
     app = create_app(settings, polling=factory, hub=hub, metrics=metrics, migrate=migrate, pages=web_routes())
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
@@ -353,7 +353,7 @@ async def _waiting(opening: Coroutine[Any, Any, T]) -> T:
 
 async def _work(settings: Settings) -> None:
     from timeline.store.engine import display_url
-    from timeline.wiring import make_hub, open_store, polling
+    from timeline.wiring import make_hub, open_store, polling, publishing
 
     store = await _waiting(open_store(settings, _say))
     stop = asyncio.Event()
@@ -363,7 +363,8 @@ async def _work(settings: Settings) -> None:
     hub = make_hub(settings)
     click.echo(f"Polling sources in {display_url(settings.database_url)}; stop with Ctrl-C.", err=True)
     try:
-        async with store, polling(settings, hub=hub, poll=True)(store):
+        store.report_commits(publishing(hub))
+        async with store, polling(settings, poll=True)(store):
             await stop.wait()
     finally:
         await hub.close()
