@@ -17,8 +17,16 @@ it never happens per event):
 - Links get `rel="nofollow noopener"` (any upstream `rel` is replaced).
 - Images need an https `src` (http images are mixed content on https hosts) and get `loading="lazy"`;
   an image without one is removed.
-- Third-party embeds (`iframe`, `embed`, `video`, `audio` with a `src`) become a link to that URL.
-  Tweets and similar blockquote embeds need nothing: their script goes, the quote and links stay.
+- Third-party embeds (`iframe`, `embed`, `video`, `audio` with a `src`) become a link to that URL (or go,
+  when it is not an absolute http(s) URL), their content with them: an iframe's is never shown, and a
+  player's fallback says what the link now says. Tweets and similar blockquote embeds need nothing: their
+  script goes, the quote and links stay.
+- `noscript` is unwrapped: its content (often the image a script would load lazily) is read as markup.
+  nh3 parses as a browser running scripts does, where that content is one text node: readers would see
+  `<img src=…>` as text.
+- Both are done by a pre-pass with lexbor, a browser-grade HTML parser, before nh3 cleans: only a parser
+  knows where a tag ends (a `>` inside a quoted attribute does not end it), and text a pattern would
+  leave behind (`" onload="window.__xss=5">`) runs nothing, but readers would see it.
 
 Changing this policy changes `body_html`, hence the content hash of every event: the next poll of each
 source then records a new revision.
@@ -32,6 +40,7 @@ import re
 from urllib.parse import urlsplit
 
 import nh3
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 __all__ = ["absolute_http_url", "html_to_text", "plain_text", "sanitize_html", "scrub"]
 
@@ -120,16 +129,16 @@ def scrub(text: str) -> str:
     return text if len(kept) == len(raw) else kept.decode()
 
 
-_EMBED = re.compile(
-    r"<(?:iframe|embed|video|audio)\b[^>]*?\ssrc\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))[^>]*>", re.I
-)
+# What the pre-pass rewrites: only bodies holding one of these are parsed twice.
+_PREPARED = re.compile(r"<(?:iframe|embed|video|audio|noscript)\b", re.I)
+_EMBEDS = "iframe[src], embed[src], video[src], audio[src]"
 _IMG = re.compile(r"<img\b[^>]*>")
 _HTTPS_SRC = re.compile(r'\ssrc="https://', re.I)
 
 
 def sanitize_html(html: str, *, base_url: str | None = None) -> str:
     """Clean upstream HTML with the module's allow-list (see the module docstring)."""
-    cleaned = _clean(_cleaner_for(base_url), _EMBED.sub(_embed_as_link, html))
+    cleaned = _clean(_cleaner_for(base_url), _prepare(html) if _PREPARED.search(html) else html)
     return _IMG.sub(_https_image, cleaned) if "<img" in cleaned else cleaned
 
 
@@ -141,14 +150,26 @@ def _clean(cleaner: nh3.Cleaner, html: str) -> str:
         return scrub(cleaner.clean(scrub(html)))
 
 
-def _embed_as_link(match: re.Match[str]) -> str:
-    """An embed's opening tag becomes a link to its src when that is an absolute http(s) URL."""
-    raw = html_lib.unescape(next(group for group in match.groups() if group is not None)).strip()
+def _prepare(html: str) -> str:
+    """Embeds as links, `noscript` unwrapped (see the module docstring), read with a browser's parser."""
+    tree = LexborHTMLParser(scrub(html), is_fragment=True)  # scrubbed: lone surrogates cannot be parsed
+    for embed in reversed(tree.css(_EMBEDS)):  # innermost first: replacing an element drops what it holds
+        _embed_as_link(tree, embed)
+    tree.unwrap_tags(["noscript"])
+    return tree.html or ""
+
+
+def _embed_as_link(tree: LexborHTMLParser, embed: LexborNode) -> None:
+    """An embed becomes a link to its src when that is an absolute http(s) URL, and goes otherwise."""
+    raw = (embed.attributes.get("src") or "").strip()
     url = absolute_http_url("https:" + raw if raw.startswith("//") else raw)  # embed codes omit the scheme
     if url is None:
-        return ""
-    safe = html_lib.escape(url)
-    return f'<a href="{safe}">{safe}</a>'
+        embed.decompose()
+        return
+    link = tree.create_node("a")
+    link.attrs["href"] = url
+    link.insert_child(url)
+    embed.replace_with(link)
 
 
 def _https_image(match: re.Match[str]) -> str:

@@ -92,6 +92,24 @@ PAYLOADS = [
     "<select><style></select><img src=x onerror=alert(1)></style></select>",
     "<textarea></textarea><img src=x onerror=alert(1)>",
 ]
+# Embeds whose tags a pattern cannot end where a browser does: what it left behind was visible text.
+# (Visible only: nothing of it ran.) Each with the text readers may see of it, and nothing else.
+LEAKING = {
+    '<iframe src="https://a.example/" title="x>" onload="window.__xss=5">': "https://a.example/",
+    "<iframe src='https://a.example/' data-x='>' onload=window.__xss=5>": "https://a.example/",
+    '<iframe src="https://a.example/">window.__xss=5</iframe>': "https://a.example/",
+    '<iframe title="<iframe src=https://a.example/>" src=https://b.example/></iframe>': "https://b.example/",
+    '<embed src="https://a.example/x" alt="1>2" onload="window.__xss=5">': "https://a.example/x",
+    '<video src="https://a.example/v.mp4" poster="a>b" onplay="window.__xss=5">no video</video>': (
+        "https://a.example/v.mp4"
+    ),
+    '<audio src=https://a.example/a.mp3 data-a="<script>window.__xss=5</script>">': "https://a.example/a.mp3",
+    "<IFRAME SRC='data:text/html,<script>alert(1)</script>'>window.__xss=5</IFRAME>": "",
+    '<video src="javascript:window.__xss=5">window.__xss=5</video>': "",
+    '<noscript><p title="</noscript><img src=x onerror=window.__xss=5>">': "",
+    "<noscript><style>p{}</style><script>window.__xss=5</script></noscript>": "",
+}
+PAYLOADS += list(LEAKING)
 
 FORBIDDEN_TAGS = {"script", "style", "iframe", "object", "embed", "form", "input", "button", "svg", "math"}
 FORBIDDEN_TAGS |= {"base", "meta", "link", "frame", "frameset", "template", "textarea", "select", "param"}
@@ -155,3 +173,26 @@ def test_no_dangerous_scheme_survives_anywhere() -> None:
         for _, attributes in _elements(sanitize_html(payload)):
             for value in attributes.values():
                 assert not (value or "").strip().lower().startswith(("javascript:", "data:", "vbscript:"))
+
+
+def _visible_text(html: str) -> str:
+    tree = LexborHTMLParser(html)
+    return " ".join((tree.body.text(separator=" ") if tree.body is not None else "").split())
+
+
+@pytest.mark.parametrize(("payload", "shown"), LEAKING.items())
+@pytest.mark.parametrize("before", ["", "<p>Before</p>"])
+def test_no_payload_text_is_left_for_readers_to_see(payload: str, shown: str, before: str) -> None:
+    """(Nothing after the payload: an iframe left open makes the rest of the body its text, for a browser
+    too, and that text is never shown.)"""
+    visible = _visible_text(sanitize_html(before + payload))
+    assert visible == " ".join(part for part in ("Before" if before else "", shown) if part)
+
+
+def test_a_noscript_image_stays_an_image() -> None:
+    """Pages put the image a script loads lazily in `noscript`: it is kept, as an image, not as text."""
+    html = sanitize_html(
+        '<p>Crowds</p><noscript><img src="https://img.example/a.jpg" alt="Crowds"></noscript>'
+    )
+    assert '<img src="https://img.example/a.jpg" alt="Crowds"' in html
+    assert _visible_text(html) == "Crowds"
