@@ -5,21 +5,23 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Response, Router
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from timeline.api.bodies import MAX_BODY_BYTES, JSONRequest
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourcePolling, provide_services
-from timeline.api.edge import HEAD, Edge, allowed_methods
+from timeline.api.edge import HEAD, Edge, allowed_methods, has_websockets
 from timeline.api.events import EventController
 from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
-from timeline.api.problems import EXCEPTION_HANDLERS
+from timeline.api.problems import EXCEPTION_HANDLERS, problem
 from timeline.api.schemas import ClosedBodies
 from timeline.api.stream import StreamController
 from timeline.api.syndication import SyndicationController
@@ -97,12 +99,16 @@ def create_app(
         middleware=[_measure(app_metrics)],
         openapi_config=_openapi(),
         plugins=[ClosedBodies()],
+        request_class=JSONRequest,
+        request_max_body_size=MAX_BODY_BYTES,
         debug=False,
         logging_config=None,  # the process (timeline.cli) configures logging once
     )
     # In front of the router, so that HEAD, OPTIONS, CORS and codings hold for every answer, errors and
     # the cache front's included (Litestar's middleware runs only once a route is found).
-    app.asgi_handler = Edge(app.asgi_handler, allowed_methods(app.routes))
+    app.asgi_handler = Edge(
+        app.asgi_handler, allowed_methods(app.routes), websockets=has_websockets(app.routes)
+    )
     return app
 
 
@@ -114,7 +120,17 @@ def _openapi() -> OpenAPIConfig:
         description="Live blogs as ordered, live event timelines. Reads are public; writes need a key.",
         path="/schema",
         components=Components(security_schemes={"bearer": bearer}),
+        # Litestar answers an unknown page under /schema with an HTML page of its own: a problem instead.
+        openapi_router=Router(
+            "/schema", route_handlers=[], include_in_schema=False, after_request=_no_html_404
+        ),
     )
+
+
+def _no_html_404(response: Response[Any]) -> Response[Any]:
+    if response.status_code != 404:
+        return response
+    return problem(404, "not_found", "Not found", "No such page of the API's description; try /schema.")
 
 
 def _measure(app_metrics: Metrics) -> Callable[[ASGIApp], ASGIApp]:

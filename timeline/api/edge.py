@@ -9,6 +9,8 @@ CORS for reads and preflights, and content codings of bodies made per request.
   (`send_complete`) and pass as they are: on the hot path this layer costs one lookup.
 - Any other body of a compressible type is compressed here when the request accepts it (`Vary:
   Accept-Encoding` either way); a streamed body (SSE) never is.
+- While the app has no WebSocket route, a WebSocket handshake is refused with a problem (400), where the
+  server can send one (the ASGI `websocket.http.response` extension), rather than a bare close.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
 from litestar.enums import ScopeType
-from litestar.routes import BaseRoute, HTTPRoute
+from litestar.routes import BaseRoute, HTTPRoute, WebSocketRoute
 from litestar.types import (
     ASGIApp,
     HTTPResponseBodyEvent,
@@ -52,6 +54,10 @@ def allowed_methods(routes: Iterable[BaseRoute]) -> dict[str, bytes]:
     return {path: _allow(found) for path, found in methods.items()}
 
 
+def has_websockets(routes: Iterable[BaseRoute]) -> bool:
+    return any(isinstance(route, WebSocketRoute) for route in routes)
+
+
 def _allow(methods: Iterable[str]) -> bytes:
     found = {method.strip().upper() for method in methods if method.strip()} | {"OPTIONS"}
     if "GET" in found:
@@ -80,13 +86,17 @@ class Edge:
     """ASGI middleware around the whole Litestar app (its `asgi_handler`); `allowed` from
     `allowed_methods(app.routes)`."""
 
-    __slots__ = ("_allowed", "_app")
+    __slots__ = ("_allowed", "_app", "_websockets")
 
-    def __init__(self, app: ASGIApp, allowed: Mapping[str, bytes]) -> None:
+    def __init__(self, app: ASGIApp, allowed: Mapping[str, bytes], *, websockets: bool = False) -> None:
         self._app = app
         self._allowed = allowed
+        self._websockets = websockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.WEBSOCKET and not self._websockets:
+            await _refuse_websocket(scope, receive, send)
+            return
         if scope["type"] != ScopeType.HTTP:
             await self._app(scope, receive, send)
             return
@@ -125,6 +135,21 @@ async def _answer_preflight(send: Send, method: str) -> None:
     )
     headers = ((b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()))
     await _send(send, 403, headers, body)
+
+
+async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()  # websocket.connect
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        await send({"type": "websocket.close", "code": 1008, "reason": "no WebSocket endpoint"})
+        return
+    detail = (
+        "This service has no WebSocket endpoints: live updates are Server-Sent Events, read with a plain "
+        "GET of /api/v1/timelines/{id}/stream."
+    )
+    body = problem_body(400, "websocket_unsupported", "WebSocket not supported", detail)
+    headers = ((b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()))
+    await send({"type": "websocket.http.response.start", "status": 400, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
 
 
 async def _send(send: Send, status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> None:

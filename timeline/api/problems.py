@@ -12,13 +12,20 @@ from typing import Any
 
 import orjson
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    SerializationException,
+)
 from litestar.exceptions import ValidationException as LitestarValidationError
 from litestar.openapi import ResponseSpec
 from pydantic import BaseModel, Field
 
 from feeds import redact_credentials
 from feeds.errors import FeedsError
+from timeline.api.bodies import MAX_BODY_BYTES, BodyTooDeepError
+from timeline.api.schemas import CONTROL_CHARACTERS
 from timeline.errors import (
     ConflictError,
     InvalidCursorError,
@@ -49,7 +56,8 @@ _DOCUMENTED = {
     403: "The API key is not valid here.",
     404: "No such timeline, source or event.",
     409: "Conflicts with what exists (e.g. a slug or source URL already taken).",
-    422: "The source could not be fetched or parsed: `detail` says why.",
+    413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",
+    422: "The source could not be fetched or parsed, or a text holds control characters: `detail` says why.",
     503: "The database is unavailable; retry shortly.",
 }
 
@@ -114,13 +122,29 @@ def validation_error(_: Request[Any, Any, Any], exc: LitestarValidationError) ->
     errors = [_field_error(item) for item in exc.extra or []] if isinstance(exc.extra, list) else []
     detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors) or str(exc.detail)
     parameter = errors[0]["parameter"] if errors else None
+    if _only_control_characters(exc):  # well-formed, but text the service will not store or show
+        return problem(422, "invalid_text", "Invalid text", detail, parameter=parameter, errors=errors)
     return problem(400, "invalid_request", "Invalid request", detail, parameter=parameter, errors=errors)
 
 
 def _field_error(item: Any) -> dict[str, str]:
-    if isinstance(item, dict):
-        return {"parameter": str(item.get("key") or "body"), "message": str(item.get("message", item))}
-    return {"parameter": "body", "message": str(item)}
+    if not isinstance(item, dict):
+        return {"parameter": "body", "message": str(item)}
+    if item.get("key") == "data":  # Litestar's name for a body that is missing altogether
+        return {"parameter": "body", "message": "the request has no body; send a JSON object"}
+    return {"parameter": str(item.get("key") or "body"), "message": str(item.get("message", item))}
+
+
+def _only_control_characters(exc: LitestarValidationError) -> bool:
+    """Whether every error is a text holding control characters (pydantic's errors, which Litestar keeps
+    as the cause of its own)."""
+    found = getattr(exc.__cause__, "errors", None)
+    kinds = (
+        {error.get("type") for error in found if isinstance(error, dict)}
+        if isinstance(found, list)
+        else set()
+    )
+    return kinds == {CONTROL_CHARACTERS}
 
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -134,10 +158,28 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]
         return problem(
             exc.status_code, kind, _title(kind), str(exc.detail), headers=headers, parameter="Authorization"
         )
-    if exc.status_code == 400:  # Litestar could not decode the body at all
+    if exc.status_code == 400:
+        return _bad_request(exc)
+    if exc.status_code == 413:
+        detail = f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB, which no request here needs."
+        return problem(413, "too_large", "Request body too large", detail, parameter="body")
+    return problem(exc.status_code, kind, _title(kind), str(exc.detail), headers=exc.headers)
+
+
+def _bad_request(exc: HTTPException) -> Response[bytes]:
+    """A 400 of Litestar's own, said as what it is: a body that is not JSON, a body nested too deeply, a
+    `Host` header that names no host, or whatever else Litestar says."""
+    if isinstance(exc.__cause__, SerializationException):
         detail = f"The request body is not valid JSON ({exc.detail}); send a JSON object."
         return problem(400, "invalid_request", "Invalid request", detail, parameter="body")
-    return problem(exc.status_code, kind, _title(kind), str(exc.detail), headers=exc.headers)
+    if isinstance(exc, BodyTooDeepError):
+        return problem(400, "invalid_request", "Invalid request", str(exc.detail), parameter="body")
+    if "host header" in str(exc.detail).lower():
+        detail = (
+            "The Host header is not a valid host (a name or an address, and a port); send the server's name."
+        )
+        return problem(400, "invalid_request", "Invalid request", detail, parameter="Host")
+    return problem(400, "invalid_request", "Invalid request", str(exc.detail))
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

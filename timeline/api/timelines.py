@@ -24,7 +24,9 @@ from timeline.store import ApplyResult
 GUARDS = [require_key]
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 503)
-FETCH_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422, 503)
+# With a body: too large (413), or a title or slug holding control characters (422).
+BODY_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422, 503)
+FETCH_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 def _counts(result: ApplyResult) -> ChangeCounts:
@@ -45,7 +47,7 @@ class TimelineController(Controller):
         status_code=HTTP_201_CREATED,
         guards=GUARDS,
         security=BEARER,
-        responses=WRITE_PROBLEMS,
+        responses=BODY_PROBLEMS,
     )
     async def create_timeline(
         self, services: NamedDependency[Services], data: JSONBody[TimelineCreate]
@@ -69,7 +71,7 @@ class TimelineController(Controller):
         summary="Change a timeline's title or status",
         guards=GUARDS,
         security=BEARER,
-        responses=WRITE_PROBLEMS,
+        responses=BODY_PROBLEMS,
     )
     async def update_timeline(
         self, services: NamedDependency[Services], timeline: TimelineId, data: JSONBody[TimelineUpdate]
