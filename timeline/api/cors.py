@@ -9,7 +9,10 @@ browser cache can store once and give to everyone: the widget on any site, a fee
 checker. Echoing would need `Vary: Origin` on every read and split every cache per site.
 
 A preflight may open GET and HEAD only; any other method is refused with a problem (403), so a page of
-another origin cannot even ask to write, key or no key.
+another origin cannot even ask to write, key or no key. It does open the `Authorization` header for those
+reads (which `*` alone leaves out): a console on another origin may read with a key what the public does
+not see (keyed event reads). A key is never ambient, as a cookie is: only a page that holds one can send
+it, so this lends nothing to pages that do not.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ READ: Headers = (
 PREFLIGHT: Headers = (
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", METHODS.encode()),
-    # Any request header but `Authorization`, which `*` leaves out: keys stay with same-origin clients.
-    (b"access-control-allow-headers", b"*"),
+    # `*` is any request header but `Authorization`, which must be named.
+    (b"access-control-allow-headers", b"*, Authorization"),
     (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
 )
 

@@ -41,6 +41,8 @@ RENDER_EARLY = "render_early"
 EarlyRender = Callable[[Services, Scope], Render | None]
 # What every 304 of a timeline read says besides its tag: the 200 it stands for says the same.
 _UNCHANGED: Headers = ((b"cache-control", CACHE_CONTROL.encode()), VARY, *cors.READ)
+# What a read that a key changes says besides: its public answer must not stand in for a keyed one.
+_BY_KEY: Headers = ((b"vary", b"Authorization"),)
 
 
 def validators(tag: str) -> dict[str, str]:
@@ -163,7 +165,7 @@ async def _answer(services: Services, entry: SeqEntry, scope: Scope, send: Send)
     held = matched(if_none_match, tag)
     if held is not None:
         services.metrics.not_modified.inc()
-        await send_complete(scope, send, 304, not_modified(held), b"")
+        await send_complete(scope, send, 304, not_modified(held, _varies_by_key(scope)), b"")
         return True
     stored = services.pages.get(key, entry.last_seq)
     if stored is None:
@@ -179,6 +181,13 @@ async def _answer(services: Services, entry: SeqEntry, scope: Scope, send: Send)
     chosen = stored.representation(accepted(accept_encoding))
     await send_complete(scope, send, 200, chosen.headers, chosen.body)
     return True
+
+
+def _varies_by_key(scope: Scope) -> Headers:
+    """`Vary: Authorization` for a read that answers a key otherwise than the public (its OpenAPI security
+    offers a scheme): its handler puts it on its 200s and 304s, so the 304s made here carry it too."""
+    security = getattr(scope["route_handler"], "security", None) or ()
+    return _BY_KEY if any(requirement for requirement in security) else ()
 
 
 def _keyed(scope: Scope) -> bool:
