@@ -317,7 +317,10 @@ class Link {
     navigator.locks.request(name, { signal: this.#abort.signal }, () => new Promise((release) => {
       this.#release = release;
       this.#lead();
-    })).catch(() => {}); // aborted: the page no longer shows this timeline
+    })).catch((error) => {
+      // Aborted: the page no longer shows this timeline. Refused (an opaque origin): stream alone.
+      if (error.name !== "AbortError" && this.listeners.size) this.#lead();
+    });
     this.#bus.postMessage({ hello: 1 }); // the leader answers with its state
   }
 
