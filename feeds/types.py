@@ -15,6 +15,11 @@ class Media(_Frozen):
     url: str = Field(description="Absolute URL of the media item.")
     kind: str | None = Field(None, description="MIME type or broad kind (`image`, `video`) when known.")
     caption: str | None = Field(None, description="Caption or alt text, plain text.")
+    size: PositiveInt | None = Field(
+        None,
+        description="Size in bytes as the source declared it (an enclosure's `length`, Media RSS `fileSize`, "
+        "JSON Feed `size_in_bytes`), when it did: advisory, as in Atom.",
+    )
 
 
 class ParsedUpdate(_Frozen):

@@ -234,7 +234,24 @@ def _medium(raw: object, key: str, kind: str | None, base_url: str) -> Media | N
     url = absolute_url(get(raw, key, str), base_url)
     if url is None:
         return None
-    return Media(url=url, kind=kind or text(raw, "type") or text(raw, "medium"), caption=text(raw, "title"))
+    kind = kind or text(raw, "type") or text(raw, "medium")
+    return Media(url=url, kind=kind, caption=text(raw, "title"), size=_size(raw))
+
+
+def _size(raw: object) -> int | None:
+    """The size in bytes a feed declares: RSS and Atom enclosures' `length`, Media RSS `fileSize`, JSON Feed
+    `size_in_bytes`. Feeds write 0 when they do not know (RSS requires the attribute): unknown, as is
+    anything but a whole number."""
+    sizes = (_whole(get(raw, key, object)) for key in ("length", "filesize", "size_in_bytes"))
+    return next((size for size in sizes if size), None)
+
+
+def _whole(value: object) -> int | None:
+    """A whole number given as a number or as ASCII digits (XML attributes are text)."""
+    if isinstance(value, str):
+        digits = value.strip()
+        return int(digits) if digits.isascii() and digits.isdigit() else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _names(values: object) -> tuple[str, ...]:

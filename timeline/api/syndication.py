@@ -1,8 +1,15 @@
-"""Re-syndication of a timeline: Atom, JSON Feed 1.1 and TimelineJS, through the cached read path."""
+"""Re-syndication of a timeline: Atom, JSON Feed 1.1 and TimelineJS, through the cached read path.
+
+A feed's human page (Atom's `link rel="alternate"`, JSON Feed's `home_page_url`) is the timeline's embed
+page: the HTML of exactly what the feed lists, editorial changes included. Not the source's own page,
+even for a timeline of one source: that page shows the upstream's blog, not this timeline (each entry
+links its own update upstream).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -12,6 +19,7 @@ from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
 from timeline.api.events import TimelineId
 from timeline.api.reads import JSON, answer_from_cache, cached_read, read_responses
+from timeline.api.urls import embed_url, public_base
 from timeline.models import Event, Timeline
 from timeline.render import atom_feed, json_feed, timelinejs
 
@@ -19,7 +27,16 @@ FEED_SIZE = 50  # newest events in a feed; feed readers keep what they have seen
 ATOM = "application/atom+xml; charset=utf-8"
 JSON_FEED = "application/feed+json"
 
-Renderer = Callable[[Timeline, list[Event], str], bytes]
+
+@dataclass(frozen=True, slots=True)
+class FeedUrls:
+    """Where a feed is (as requested) and its timeline's human page."""
+
+    feed: str
+    page: str
+
+
+Renderer = Callable[[Timeline, list[Event], FeedUrls], bytes]
 
 
 class SyndicationController(Controller):
@@ -36,9 +53,9 @@ class SyndicationController(Controller):
     async def atom(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services], timeline: TimelineId
     ) -> Response[bytes]:
-        def render(found: Timeline, events: list[Event], url: str) -> bytes:
+        def render(found: Timeline, events: list[Event], urls: FeedUrls) -> bytes:
             updated = max((e.updated_at or e.published_at for e in events), default=found.created_at)
-            return atom_feed(found, events, self_url=url, html_url=None, updated=updated)
+            return atom_feed(found, events, self_url=urls.feed, html_url=urls.page, updated=updated)
 
         return await _feed(request, services, timeline, render, ATOM)
 
@@ -51,8 +68,8 @@ class SyndicationController(Controller):
     async def json_feed(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services], timeline: TimelineId
     ) -> Response[bytes]:
-        def render(found: Timeline, events: list[Event], url: str) -> bytes:
-            return json_feed(found, events, feed_url=url, home_page_url=None)
+        def render(found: Timeline, events: list[Event], urls: FeedUrls) -> bytes:
+            return json_feed(found, events, feed_url=urls.feed, home_page_url=urls.page)
 
         return await _feed(request, services, timeline, render, JSON_FEED)
 
@@ -79,6 +96,7 @@ async def _feed(
     async def rendered(entry: SeqEntry) -> Rendered:
         found = await services.store.get_timeline(entry.timeline_id)
         page = await services.store.page(entry.timeline_id, limit=FEED_SIZE)
-        return Rendered(entry.last_seq, render(found, page.events, str(request.url)))
+        urls = FeedUrls(str(request.url), embed_url(public_base(request, services.settings), found.slug))
+        return Rendered(entry.last_seq, render(found, page.events, urls))
 
     return await cached_read(request, services, timeline, rendered, media_type=media_type)

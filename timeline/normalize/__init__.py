@@ -129,4 +129,4 @@ def _media(items: tuple[Media, ...]) -> tuple[Media, ...]:
 
 
 def _clean_media(url: str, item: Media) -> Media:
-    return Media(url=url, kind=plain_text(item.kind), caption=plain_text(item.caption))
+    return Media(url=url, kind=plain_text(item.kind), caption=plain_text(item.caption), size=item.size)

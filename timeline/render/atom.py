@@ -4,6 +4,11 @@ Ids are URNs built from our own ids, e.g. `urn:liveblog-timeline:event:ev_…`. 
 renames and a move of the service to another host, and an integrator can map an entry back to the REST
 API's event id. (A `tag:` URI needs a domain we own; `urn:uuid:` would hide the event id.)
 
+The feed's `link rel="alternate"` is the caller's (the API gives the timeline's embed page). Media are
+enclosures, typed when their kind is a MIME type, with the `length` RFC 4287 §4.2.7.6 asks enclosures to
+carry (SHOULD) when the source declared a size: an advisory number of octets, left out when unknown rather
+than guessed (fetching every medium to measure it is not a renderer's business).
+
 Every entry inherits the feed-level author, named after the timeline, unless it has authors of its
 own: RFC 4287 §4.1.1 requires an author on the feed or on each entry. Key events carry the category
 `key-event` in our scheme, so they cannot be mistaken for an upstream tag of the same name.
@@ -81,7 +86,7 @@ def _entry(feed: ET.Element, event: Event) -> None:
         _author(entry, name)
     _categories(entry, event)
     for media in event.media:
-        _link(entry, "enclosure", media.url, _mime_type(media.kind))
+        _link(entry, "enclosure", media.url, _mime_type(media.kind), length=media.size)
     if event.summary:
         _element(entry, "summary", event.summary)
     _element(entry, "content", event.body_html, type="html")
@@ -107,9 +112,11 @@ def _author(parent: ET.Element, name: str) -> None:
     _element(ET.SubElement(parent, "author"), "name", name)
 
 
-def _link(parent: ET.Element, rel: str, href: str, media_type: str | None) -> None:
+def _link(
+    parent: ET.Element, rel: str, href: str, media_type: str | None, *, length: int | None = None
+) -> None:
     attributes = {"rel": rel, "href": href} | ({"type": media_type} if media_type else {})
-    _element(parent, "link", **attributes)
+    _element(parent, "link", **attributes, **({"length": str(length)} if length else {}))
 
 
 def _element(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> None:

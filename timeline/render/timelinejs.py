@@ -9,7 +9,9 @@
   no key event there are no groups at all, which keeps a single unlabelled row.
 - The first media item of an update becomes the slide's media.
 
-TimelineJS refuses a document without events; the caller decides what to serve for an empty timeline.
+- TimelineJS refuses a document without events ("Timeline configuration has no events"), and the title
+  slide is not one. A timeline with nothing to show gets one placeholder slide, dated when the timeline
+  was created, whose `unique_id` is `PLACEHOLDER_ID`: it renders, and says why it is empty.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ import orjson
 from timeline.models import Event, Media, Timeline, Tombstone
 from timeline.render._common import headline, shown
 
-__all__ = ["KEY_EVENTS_GROUP", "UPDATES_GROUP", "timelinejs"]
+__all__ = ["KEY_EVENTS_GROUP", "PLACEHOLDER_ID", "UPDATES_GROUP", "timelinejs"]
 
 KEY_EVENTS_GROUP = "Key events"
 UPDATES_GROUP = "Updates"
+PLACEHOLDER_ID = "no-updates-yet"  # never an event id (`ev_…`)
 
 
 def timelinejs(timeline: Timeline, events: Sequence[Event | Tombstone]) -> bytes:
@@ -36,9 +39,17 @@ def timelinejs(timeline: Timeline, events: Sequence[Event | Tombstone]) -> bytes
     grouped = any(event.key_event for event in slides)
     document = {
         "title": {"text": {"headline": html.escape(timeline.title), "text": ""}},
-        "events": [_slide(event, grouped=grouped) for event in slides],
+        "events": [_slide(event, grouped=grouped) for event in slides] or [_placeholder(timeline)],
     }
     return orjson.dumps(document)
+
+
+def _placeholder(timeline: Timeline) -> dict[str, Any]:
+    return {
+        "start_date": _date(timeline.created_at),
+        "text": {"headline": "No updates yet", "text": "<p>Updates appear here as they are published.</p>"},
+        "unique_id": PLACEHOLDER_ID,
+    }
 
 
 def _slide(event: Event, *, grouped: bool) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from timeline.models import Event, Timeline, rfc3339
 from timeline.web.jsonld import Coverage, live_blog_posting, script_json
+from timeline.web.urls import embed_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class EmbedUrls:
 
     @property
     def embed(self) -> str:
-        return f"{self.base}/embed/{quote(self.timeline, safe='')}"
+        return embed_url(self.base, self.timeline)
 
     @property
     def api(self) -> str:
