@@ -14,7 +14,15 @@ from timeline.render._common import headline
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """First update of the whole timeline, and its last once the timeline has ended."""
+    """First update of the whole timeline, and its last once the timeline has ended.
+
+    Derived from the stored events, even when a JSON-LD source declares its own `coverageStartTime` and
+    `coverageEndTime`: the store keeps nothing of a fetched document but its updates (and, on the source,
+    whether it ended). Carrying the declared times here takes a place for them on each source, written by
+    every poll: `ParsedSnapshot` → the parse pool's `Parsed` → the poll's state (`PollState`, two columns
+    on `sources` and their migration) → `Source` → the embed page, which would use them for a timeline of
+    one JSON-LD source. Each step is small; they belong to the parse pool, the poller and the store.
+    """
 
     start: datetime | None = None
     end: datetime | None = None
