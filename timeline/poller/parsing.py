@@ -6,7 +6,9 @@ run in a small pool of worker processes. Each job has a wall-time budget and eac
 ceiling; a job over either ends with `ParseTimeoutError` / `ParseTooLargeError` and its worker is
 replaced, so one hostile feed fails alone while the service and the other polls go on.
 
-Only the drafts come back (not the document), pickled over a pipe. The workers are forked from a
+Only the drafts come back (not the document), pickled over a pipe in chunks: unpickling thousands of
+drafts holds the GIL, and in one piece it would stall the caller's event loop for tens of milliseconds;
+between chunks the receiving thread waits on the pipe and lets the loop run. The workers are forked from a
 forkserver that has imported the adapters once, so replacing a killed worker costs milliseconds, and they
 start when the first job needs them (an API process that never parses never starts one).
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import gc
 import logging
 import multiprocessing
 import os
@@ -38,6 +42,7 @@ __all__ = ["ParseJob", "ParseLimits", "ParsePool", "Parsed", "ParserCrashedError
 log = logging.getLogger("timeline.poller")
 
 _MB = 1024 * 1024
+_CHUNK = 200  # drafts per message of a reply: each unpickles in a few milliseconds
 
 
 class ParserCrashedError(Exception):
@@ -101,6 +106,7 @@ def run_job(job: ParseJob, limits: Limits = DEFAULT_LIMITS) -> Parsed:
 
 
 # What a worker answers: ("ok", Parsed), ("error", ParseError subclass, message) or ("crash", traceback).
+# On the pipe, "ok" comes as ("ok", Parsed without drafts, N) followed by N lists of drafts.
 Reply = tuple[Any, ...]
 
 
@@ -117,6 +123,9 @@ def _answer(job: ParseJob, limits: Limits) -> Reply:
 
 def _serve(conn: Connection, limits: ParseLimits) -> None:
     """A worker's life: answer jobs until the pipe closes."""
+    # What the forkserver made is never garbage: without this, the worker's first collections walk
+    # every object it inherited (a fifth of a second), and touching them un-shares their pages.
+    gc.freeze()
     _limit_memory(limits.memory_mb)
     while True:
         try:
@@ -129,9 +138,20 @@ def _serve(conn: Connection, limits: ParseLimits) -> None:
         reply = _answer(job, limits.document)
         del job  # the document's bytes may be most of what the worker holds
         try:
-            conn.send(reply)
+            _send(conn, reply)
         except MemoryError:
             conn.send(("error", ParseTooLargeError, ""))
+
+
+def _send(conn: Connection, reply: Reply) -> None:
+    if reply[0] != "ok":
+        conn.send(reply)
+        return
+    drafts = reply[1].drafts
+    chunks = [drafts[start : start + _CHUNK] for start in range(0, len(drafts), _CHUNK)]
+    conn.send(("ok", dataclasses.replace(reply[1], drafts=[]), len(chunks)))
+    for chunk in chunks:
+        conn.send(chunk)
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -159,13 +179,25 @@ class _Worker:
             self.conn.send(job)
             if not self.conn.poll(timeout):
                 return ("timeout",)
-            reply: Reply = self.conn.recv()
+            reply: Reply = self._receive()
         # It died, or the pool closed and stopped it (a pipe closed in the middle of a write fails with
         # TypeError, its handle gone).
         except (EOFError, OSError, TypeError):
             self.process.join(timeout=1)
             return ("died", self.process.exitcode)
         return reply
+
+    def _receive(self) -> Reply:
+        reply: Reply = self.conn.recv()
+        if reply[0] != "ok":
+            return reply
+        drafts: list[EventDraft] = []
+        for _ in range(reply[2]):
+            chunk = self.conn.recv()
+            if not isinstance(chunk, list):  # the worker failed half-way through its answer
+                return tuple(chunk)
+            drafts += chunk
+        return ("ok", dataclasses.replace(reply[1], drafts=drafts))
 
     def stop(self) -> None:
         """Kill the worker at once (it may be busy with a hostile document) and reap it."""

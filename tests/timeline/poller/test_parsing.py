@@ -51,6 +51,12 @@ async def test_a_worker_gives_what_parsing_here_gives(
     )  # the first 12 blocks of more
 
 
+async def test_a_long_answer_comes_back_whole_in_chunks(pool: ParsePool) -> None:
+    document = job(rss(450))  # more drafts than one message of an answer carries
+    parsed = await pool.parse(document)
+    assert parsed == run_job(document) and len(parsed.drafts) == 450
+
+
 async def test_an_unreadable_document_raises_its_own_error_and_the_worker_stays(pool: ParsePool) -> None:
     with pytest.raises(FormatNotDetectedError, match="not recognised"):
         await pool.parse(job(b"hello, world"))
