@@ -176,10 +176,11 @@ def migrate_command() -> None:
     """Create or upgrade the database schema (TIMELINE_DATABASE_URL)."""
     from timeline.settings import get_settings
     from timeline.store import migrate
+    from timeline.store.engine import display_url
 
     url = get_settings().database_url
     _run(migrate(url))
-    click.echo(f"database at {url} is up to date", err=True)
+    click.echo(f"database at {display_url(url)} is up to date", err=True)  # without its password
 
 
 async def _ingest(location: str, timeline: str, adapter: str, settings: Settings) -> str:
