@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from tests.timeline.poller.conftest import Rig, poller_settings
-from tests.upstream import GuardianBlog, snapshot
+from tests.upstream import GuardianBlog, respond, script, snapshot
 from timeline.poller.schedule import ScheduleSettings
 from timeline.store import ApplyPolicy
 
@@ -102,3 +102,27 @@ async def test_an_upstream_flapping_between_two_versions_makes_at_most_one_more_
     await rig.poll_next()
     history = await rig.store.revisions(rig.timeline.id, event.id)
     assert [r.body_text for r in history] == ["Update 3", "Update 3, corrected", "Update 3"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body>Busy</body></html>",
+        b'{"response": {"status": "error", "message": "The requested resource could not be found."}}',
+        b"",
+    ],
+    ids=["html error page", "error json", "empty body"],
+)
+async def test_an_error_served_with_200_is_a_failed_poll_not_an_empty_blog(
+    rig: Rig, blog: GuardianBlog, body: bytes
+) -> None:
+    await rig.add("/blog", script(snapshot(blog.render), respond("200 OK", {}, body)), "guardian")
+    await rig.poll()
+    whole, seq = await rig.texts(), await rig.last_seq()
+
+    await rig.poll_next()
+
+    health = (await rig.source("/blog")).health
+    assert health.status == "failing" and health.last_error is not None
+    assert health.last_error.kind.startswith("parse."), health.last_error
+    assert await rig.texts() == whole and await rig.last_seq() == seq
