@@ -6,6 +6,8 @@
     │   ├── SourceNotFoundError
     │   └── EventNotFoundError
     ├── ConflictError
+    │   ├── EventDeletedError
+    │   └── SourcedContentError
     ├── InvalidCursorError
     └── StorageError
 
@@ -56,6 +58,34 @@ class EventNotFoundError(NotFoundError):
 
 class ConflictError(TimelineError):
     kind = "conflict"
+
+
+class EventDeletedError(ConflictError):
+    """An editor changed an event that is deleted: there is nothing published to change."""
+
+    kind = "conflict.event_deleted"
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(
+            f"The event {event_id!r} is deleted; it cannot be changed. If its source publishes it again, "
+            "edit it then; or post an update of your own (POST …/events)."
+        )
+        self.event_id = event_id
+
+
+class SourcedContentError(ConflictError):
+    """An editor tried to change the content of an event its source owns."""
+
+    kind = "conflict.sourced_content"
+
+    def __init__(self, event_id: str, fields: list[str]) -> None:
+        super().__init__(
+            f"The event {event_id!r} comes from its source, which owns its {', '.join(fields)}: the next "
+            "poll would bring them back. Hide it (PATCH {\"hidden\": true}) and post a correction of your own "
+            "instead (POST …/events); its title, pin, key event and note can be overridden."
+        )
+        self.event_id = event_id
+        self.fields = fields
 
 
 class InvalidCursorError(TimelineError):

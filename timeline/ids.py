@@ -43,6 +43,14 @@ def source_id(timeline_id: str, url: str) -> str:
     return "src_" + _b32(digest)
 
 
+def editorial_source_id(timeline_id: str) -> str:
+    """The id of a timeline's built-in editorial source, whose events are the editors' own posts. It is
+    derived as any source's is, from its own namespace, so no URL can ever take it; event ids then derive
+    from it and a post's upstream id (`post_…`) like any update's."""
+    digest = hashlib.blake2b(f"editorial\x00{timeline_id}".encode(), digest_size=10).digest()
+    return "src_" + _b32(digest)
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

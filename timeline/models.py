@@ -15,11 +15,13 @@ from feeds.urls import redact_credentials
 
 __all__ = [
     "Change",
+    "EditedEvent",
     "Event",
     "EventDraft",
     "HeldDeletions",
     "LastError",
     "Media",
+    "Overrides",
     "Redacted",
     "Source",
     "SourceHealth",
@@ -100,15 +102,39 @@ class Event(_Frozen):
     body_text: str = ""
     key_event: bool = False
     pinned: bool = False
+    note: str | None = Field(None, description="An editor's note shown with the event: plain text.")
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     media: tuple[Media, ...] = ()
     position: int = 0
-    revision: int = Field(ge=1, description="1 on first sight, +1 on every content change.")
+    revision: int = Field(ge=1, description="1 on first sight, +1 on every change a reader can see.")
     deleted: bool = Field(
         False, description="Deleted upstream: only keyed reads show such an event; others get a `Tombstone`."
     )
+    hidden: bool = Field(
+        False, description="Hidden by an editor: only keyed reads show such an event; others get a `Tombstone`."
+    )
     seq: int = Field(ge=1, description="Global sequence number of this event's latest change.")
+
+
+class Overrides(_Frozen):
+    """What editors set on an event over what its source says. Re-polls never undo them, and the source's
+    own later edits still apply underneath. `null` means "as the source says" (no override)."""
+
+    hidden: bool = Field(False, description="Unpublished: the public reads it as deleted.")
+    pinned: bool | None = Field(None, description="Pinned (or not) whatever the source says.")
+    key_event: bool | None = Field(None, description="A key event (or not) whatever the source says.")
+    title: str | None = Field(None, description="Shown in place of the source's title.")
+    note: str | None = Field(None, description="An editor's note shown with the event.")
+
+
+class EditedEvent(Event):
+    """An event as keyed reads and editors see it: whole even when deleted or hidden, with its overrides."""
+
+    editorial: bool = Field(description="An editorial post (of the timeline's own source), not ingested.")
+    overrides: Overrides = Field(
+        description="The editors' overrides; on an editorial post only `hidden` and `note` are used."
+    )
 
 
 class Tombstone(_Frozen):

@@ -18,7 +18,7 @@ from typing import Protocol
 from timeline.api.compression import BROTLI, GZIP, Accepted, Headers, compress, recode
 
 # Bump when the JSON shape of a response changes, so clients' cached ETags stop matching.
-REPRESENTATION = "1"
+REPRESENTATION = "2"  # 2: events carry `note` and `hidden` (migration 0006)
 CACHE_CONTROL = "public, max-age=2, stale-while-revalidate=30"
 
 

@@ -4,12 +4,15 @@
 upgrades the schema (what `timeline migrate` runs).
 """
 
+from timeline.store._editorial import Post
 from timeline.store._leases import Claim
 from timeline.store._migrate import migrate
 from timeline.store._store import Store
 from timeline.store.types import (
     ApplyPolicy,
     ApplyResult,
+    AuditEntry,
+    AuditPage,
     ChangeDoc,
     Committed,
     OnCommit,
@@ -23,6 +26,8 @@ from timeline.store.types import (
 __all__ = [
     "ApplyPolicy",
     "ApplyResult",
+    "AuditEntry",
+    "AuditPage",
     "ChangeDoc",
     "Claim",
     "Committed",
@@ -31,6 +36,7 @@ __all__ = [
     "Page",
     "PageOptions",
     "PollState",
+    "Post",
     "Revision",
     "Store",
     "migrate",

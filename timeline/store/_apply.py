@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Insert,
     Select,
-    Table,
-    bindparam,
-    insert,
     select,
     type_coerce,
     update,
@@ -23,14 +17,12 @@ from sqlalchemy import (
 
 from timeline.errors import SourceNotFoundError
 from timeline.models import EventDraft
-from timeline.store import _driver, _rows
-from timeline.store._base import StoreBase, took, wrap_errors
+from timeline.store import _rows
+from timeline.store._base import StoreBase, wrap_errors
 from timeline.store._plan import (
     Decision,
     Hold,
-    Plan,
     Recent,
-    Rewrite,
     Stored,
     damp,
     fingerprint,
@@ -39,13 +31,11 @@ from timeline.store._plan import (
     plan,
 )
 from timeline.store._rows import held_deletions
-from timeline.store.tables import event_revisions, events, seq_counter, sources, timelines
-from timeline.store.types import ApplyPolicy, ApplyResult, Committed
+from timeline.store._writes import CHUNK, write
+from timeline.store.tables import event_revisions, events, sources, timelines
+from timeline.store.types import ApplyPolicy, ApplyResult
 
 DEFAULT_POLICY = ApplyPolicy()
-
-_BY_ID = events.c.id == bindparam("b_id")  # `id` itself is a column name, so the key must differ
-_CHUNK = 500  # ids per `IN (…)`: SQLite's limit on bound parameters was 999 before 3.32
 
 
 class ApplyMixin(StoreBase):
@@ -163,8 +153,8 @@ def _recent(conn: Connection, event_ids: list[str], count: int) -> dict[str, Rec
     """The content hashes of the last `count` revisions of each event, and when its latest was recorded."""
     hashes: dict[str, set[str]] = {}
     latest: dict[str, tuple[int, datetime]] = {}
-    for start in range(0, len(event_ids), _CHUNK):
-        chunk = event_ids[start : start + _CHUNK]
+    for start in range(0, len(event_ids), CHUNK):
+        chunk = event_ids[start : start + CHUNK]
         for ident, revision, digest, at in conn.execute(_recent_query(count, chunk)):
             hashes.setdefault(ident, set()).add(digest)
             latest[ident] = max(latest.get(ident, (revision, at)), (revision, at))
@@ -172,11 +162,16 @@ def _recent(conn: Connection, event_ids: list[str], count: int) -> dict[str, Rec
 
 
 def _recent_query(count: int, event_ids: list[str]) -> Select[Any]:
+    """Versions the source made: an editor's change is no edit of the source's to damp against."""
     revision = event_revisions.c
     return (
         select(revision.event_id, revision.revision, revision.content_hash, revision.recorded_at)
         .join(events, events.c.id == revision.event_id)
-        .where(events.c.id.in_(event_ids), revision.revision > events.c.revision - count)
+        .where(
+            events.c.id.in_(event_ids),
+            revision.revision > events.c.revision - count,
+            revision.editor.is_(None),
+        )
     )
 
 
@@ -195,111 +190,3 @@ def _keep(conn: Connection, source_id: str, source: Locked, digest: str | None, 
         values.update(_rows.hold_values(held))
     if values:
         conn.execute(update(sources).where(sources.c.id == source_id).values(values))
-
-
-def write(conn: Connection, timeline_id: str, todo: Plan, now: datetime) -> int:
-    """Carry out `todo` under fresh seqs, in the order inserts, rewrites, tombstones; the last seq."""
-    first = _allocate(conn, len(todo))
-    seqs = itertools.count(first)
-    _insert(conn, timeline_id, todo.inserts, seqs, now)
-    _rewrite(conn, timeline_id, todo.rewrites, seqs, now)
-    _tombstone(conn, todo.deletions, seqs)
-    last = first + len(todo) - 1
-    advance(conn, timeline_id, last)
-    return last
-
-
-def touch(conn: Connection, timeline_id: str) -> int:
-    """Give the timeline a new seq of its own (its title or status changed); the seq."""
-    last = _allocate(conn, 1)
-    advance(conn, timeline_id, last)
-    return last
-
-
-def advance(conn: Connection, timeline_id: str, last_seq: int) -> None:
-    """Move the timeline to `last_seq`, which this transaction took: the one way a timeline's seq moves,
-    so that every such write is reported once it commits (`took`)."""
-    conn.execute(update(timelines).where(timelines.c.id == timeline_id).values(last_seq=last_seq))
-    took(conn, Committed(timeline_id, last_seq))
-
-
-def _allocate(conn: Connection, count: int) -> int:
-    """Take `count` seqs; the first. The counter row stays locked until commit (PostgreSQL), so a
-    later seq can never become visible before an earlier one."""
-    bump = (
-        update(seq_counter)
-        .where(seq_counter.c.id == 1)
-        .values(last_seq=seq_counter.c.last_seq + count)
-        .returning(seq_counter.c.last_seq)
-    )
-    last: int = (conn.execute(bump)).scalar_one()
-    return last - count + 1
-
-
-def _revision(event_id: str, revision: int, seq: int, body: dict[str, Any], now: datetime) -> dict[str, Any]:
-    return {"event_id": event_id, "revision": revision, "seq": seq, **body, "recorded_at": now}
-
-
-def _insert(
-    conn: Connection, timeline_id: str, drafts: list[EventDraft], seqs: Iterator[int], now: datetime
-) -> None:
-    if not drafts:
-        return
-    rows, revisions = [], []
-    for draft, seq in zip(drafts, seqs, strict=False):
-        body = _rows.content(draft, draft.published_at)
-        doc = _rows.draft_doc(
-            draft, timeline_id=timeline_id, published_at=draft.published_at, revision=1, seq=seq
-        )
-        origin = {"timeline_id": timeline_id, "source_id": draft.source_id, "upstream_id": draft.upstream_id}
-        rows.append(
-            {"id": draft.id, **origin, **body, "revision": 1, "deleted": False, "seq": seq, "doc": doc}
-        )
-        revisions.append(_revision(draft.id, 1, seq, body, now))
-    _insert_many(conn, events, rows)
-    _insert_many(conn, event_revisions, revisions)
-
-
-def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """What `conn.execute(insert(table), rows)` does, a third faster for large batches: SQLAlchemy builds
-    and converts the parameters of an executemany row by row, which took a third of a 10k-event apply."""
-    _driver.execute_many(conn, _insert_into(table), rows)
-
-
-@functools.cache
-def _insert_into(table: Table) -> Insert:
-    return insert(table)
-
-
-def _rewrite(
-    conn: Connection, timeline_id: str, rewrites: list[Rewrite], seqs: Iterator[int], now: datetime
-) -> None:
-    if not rewrites:
-        return
-    rows, revisions = [], []
-    for (draft, revision, published_at, _), seq in zip(rewrites, seqs, strict=False):
-        body = _rows.content(draft, published_at)
-        doc = _rows.draft_doc(
-            draft, timeline_id=timeline_id, published_at=published_at, revision=revision, seq=seq
-        )
-        rows.append(
-            {"b_id": draft.id, **body, "revision": revision, "deleted": False, "seq": seq, "doc": doc}
-        )
-        revisions.append(_revision(draft.id, revision, seq, body, now))
-    conn.execute(update(events).where(_BY_ID), rows)
-    _insert_many(conn, event_revisions, revisions)
-
-
-def _tombstone(conn: Connection, event_ids: list[str], seqs: Iterator[int]) -> None:
-    """Deletion keeps the event's content and revision (for keyed reads); only `deleted`, `seq` and the
-    doc change, the doc becoming the tombstone the public sees."""
-    if not event_ids:
-        return
-    seq_of, rows = dict(zip(event_ids, seqs, strict=False)), []
-    placed = (events.c.id, events.c.published_at, events.c.position)
-    for start in range(0, len(event_ids), _CHUNK):
-        chunk = event_ids[start : start + _CHUNK]
-        for ident, published_at, position in conn.execute(select(*placed).where(events.c.id.in_(chunk))):
-            doc = _rows.unpublished_doc(ident, seq_of[ident], published_at, position)
-            rows.append({"b_id": ident, "seq": seq_of[ident], "doc": doc})
-    conn.execute(update(events).where(_BY_ID).values(deleted=True), rows)

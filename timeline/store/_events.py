@@ -4,9 +4,9 @@ Pages, pinned events, single events and changes are read as the JSON stored with
 statements run straight on the driver (`_driver.fetch`): the API's hottest reads build no models. The
 model-returning methods parse that JSON back, so there is one way to read each.
 
-Deleted means unpublished: the JSON of a deleted event is a `Tombstone` (id, seq, ordering time), and its
-revisions are not read out. Only `full_event` and `revisions(unpublished=True)`, for callers holding a key,
-read a deleted event's content, from the columns, which keep it.
+Deleted means unpublished, and so does hidden (by an editor): the JSON of such an event is a `Tombstone`
+(id, seq, ordering time), and its revisions are not read out. Only `full_event`, `edited_event` and
+`revisions(unpublished=True)`, for callers holding a key, read its content, from the columns, which keep it.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, select, tuple_
 
 from timeline.errors import EventNotFoundError
-from timeline.ids import SortKey, decode_cursor, encode_cursor
-from timeline.models import Change, Event, Tombstone
+from timeline.ids import SortKey, decode_cursor, editorial_source_id, encode_cursor
+from timeline.models import Change, EditedEvent, Event, Tombstone
 from timeline.store import _driver, _rows
 from timeline.store._base import StoreBase, timeline_must_exist, wrap_errors
-from timeline.store.tables import PINNED, event_revisions, events, from_micros
+from timeline.store.tables import LISTED, PINNED, event_revisions, events, from_micros
 from timeline.store.types import ChangeDoc, Order, Page, PageOptions, Revision
 
 _KEY = (events.c.published_at, events.c.position, events.c.id)
@@ -99,8 +99,8 @@ class EventsMixin(StoreBase):
 
     @wrap_errors
     async def full_event(self, timeline_id: str, event_id: str) -> Event:
-        """One event with its content even when it is deleted (`deleted=True`): for keyed reads only.
-        Raises `EventNotFoundError`."""
+        """One event with its content even when it is deleted (`deleted=True`) or hidden (`hidden=True`):
+        for keyed reads only. Raises `EventNotFoundError`."""
         query = select(events).where(events.c.timeline_id == timeline_id, events.c.id == event_id)
         found = await self._read(lambda conn: [_rows.event(row) for row in conn.execute(query)])
         if not found:
@@ -108,18 +108,30 @@ class EventsMixin(StoreBase):
         return found[0]
 
     @wrap_errors
+    async def edited_event(self, timeline_id: str, event_id: str) -> EditedEvent:
+        """`full_event` with the editors' overrides, and whether it is an editorial post: what keyed reads
+        and editors see. Raises `EventNotFoundError`."""
+        query = select(events).where(events.c.timeline_id == timeline_id, events.c.id == event_id)
+        rows = await self._read(lambda conn: list(conn.execute(query)))
+        if not rows:
+            raise EventNotFoundError(event_id)
+        return _rows.edited(rows[0], editorial=rows[0].source_id == editorial_source_id(timeline_id))
+
+    @wrap_errors
     async def revisions(
         self, timeline_id: str, event_id: str, *, unpublished: bool = False
     ) -> list[Revision]:
-        """Every version of an event, oldest first, the current one included. A deleted event's history is
-        not public: it is read only with `unpublished` (keyed reads), else `EventNotFoundError` as for an
-        unknown event."""
+        """Every version of an event, oldest first, the current one included. A deleted or hidden event's
+        history is not public: it is read only with `unpublished` (keyed reads, which also learn which key
+        made each version), else `EventNotFoundError` as for an unknown event; and the public never
+        reads a version made while the event was hidden."""
         origin = (
             events.c.timeline_id,
             events.c.source_id,
             events.c.upstream_id,
             events.c.id,
             events.c.deleted,
+            events.c.hidden.label("event_hidden"),
         )
         query = (
             select(event_revisions, *origin)
@@ -130,9 +142,11 @@ class EventsMixin(StoreBase):
         rows = await self._read(lambda conn: list(conn.execute(query)))
         if not rows:
             raise EventNotFoundError(event_id)
-        if rows[0].deleted and not unpublished:
+        if unpublished:
+            return [_rows.revision(row, public=False) for row in rows]
+        if rows[0].deleted or rows[0].event_hidden:
             raise EventNotFoundError(event_id, deleted=True)
-        return [_rows.revision(row) for row in rows]
+        return [_rows.revision(row, public=True) for row in rows if not row.hidden]
 
     @wrap_errors
     async def change_docs(self, timeline_id: str, since: int, limit: int = 500) -> list[ChangeDoc]:
@@ -178,7 +192,7 @@ _ONE = select(*_DOC_ROW).where(
     events.c.timeline_id == bindparam("timeline_id"), events.c.id == bindparam("event_id")
 )
 _CHANGES = (
-    select(*_DOC_ROW, events.c.seq, events.c.deleted)
+    select(*_DOC_ROW, events.c.seq, events.c.deleted | events.c.hidden)
     .where(events.c.timeline_id == bindparam("timeline_id"), events.c.seq > bindparam("since"))
     .order_by(events.c.seq)
     .limit(bindparam("limit", type_=Integer))
@@ -210,7 +224,7 @@ Selects = Literal["docs", "id"]
 def _window(key_events: bool, since: bool, selects: Selects) -> Select[Any]:
     """One timeline's live events, with every value a bound parameter: built once per shape."""
     query = select(*(_DOC_ROW if selects == "docs" else (events.c.id,))).where(
-        events.c.timeline_id == bindparam("timeline_id"), events.c.deleted.is_(False)
+        events.c.timeline_id == bindparam("timeline_id"), LISTED
     )
     if key_events:
         query = query.where(events.c.key_event)

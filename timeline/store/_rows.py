@@ -10,23 +10,31 @@ import orjson
 from sqlalchemy import Row
 
 from timeline.models import (
+    EditedEvent,
     Event,
     EventDraft,
     HeldDeletions,
     LastError,
+    Overrides,
     Source,
     SourceHealth,
     Timeline,
     Tombstone,
     rfc3339,
 )
+from timeline.store._editorial import NO_OVERRIDES, Sourced, shown
 from timeline.store._plan import Hold
 from timeline.store.types import PollState, Revision
 
-_EVENT_FIELDS = tuple(name for name in Event.model_fields if name not in ("authors", "tags", "media"))
+_LISTS = ("authors", "tags", "media")
+_EDITORIAL = ("hidden", "note")  # columns of migration 0006: rows of older revisions have none
+_EVENT_FIELDS = tuple(name for name in Event.model_fields if name not in (*_LISTS, *_EDITORIAL))
 _POLL_FIELDS = tuple(PollState.__dataclass_fields__)
-EVENT_COLUMNS = (*_EVENT_FIELDS, "authors", "tags", "media")  # what `event` and `doc` read of a row
+# What `event` and `doc` read of a row, besides `hidden` and `note` when the row has them. Migrations
+# render docs with these: a column added later must not be read by an earlier migration.
+EVENT_COLUMNS = (*_EVENT_FIELDS, *_LISTS)
 _EVENT_ORDER = tuple(Event.model_fields)
+OVERRIDE_COLUMNS = ("hidden", "note", "pinned_override", "key_event_override", "title_override")
 HOLD_COLUMNS = ("held_digest", "held_listed", "held_live", "held_since", "held_seen")
 
 
@@ -34,42 +42,83 @@ def _json(values: Iterable[object]) -> str:
     return orjson.dumps(list(values)).decode()
 
 
-def content(draft: EventDraft, published_at: datetime) -> dict[str, Any]:
-    """The content columns of `draft`, with `published_at` as the store decided it."""
+def content(draft: EventDraft, published_at: datetime, overrides: Overrides = NO_OVERRIDES) -> dict[str, Any]:
+    """The content columns (of `events` and `event_revisions`) of `draft` as readers see it, with the
+    editors' `overrides` on it and `published_at` as the store decided it."""
+    title, pinned, key_event = shown(sourced(draft), overrides)
     return {
         "url": draft.url,
         "published_at": published_at,
         "time_estimated": draft.time_estimated,
         "updated_at": draft.updated_at,
-        "title": draft.title,
+        "title": title,
         "summary": draft.summary,
         "body_html": draft.body_html,
         "body_text": draft.body_text,
-        "key_event": draft.key_event,
-        "pinned": draft.pinned,
+        "key_event": key_event,
+        "pinned": pinned,
         "authors": _json(draft.authors),
         "tags": _json(draft.tags),
         "media": _json(m.model_dump(exclude_none=True) for m in draft.media),
         "position": draft.position,
         "content_hash": draft.content_hash,
+        "hidden": overrides.hidden,
+        "note": overrides.note,
     }
 
 
+def sourced(draft: EventDraft) -> Sourced:
+    return Sourced(draft.title, draft.pinned, draft.key_event)
+
+
+def sourced_values(draft: EventDraft) -> dict[str, Any]:
+    """The columns of `events` that keep what the source itself says of the overridable fields."""
+    return {"source_title": draft.title, "source_pinned": draft.pinned, "source_key_event": draft.key_event}
+
+
+def override_values(overrides: Overrides) -> dict[str, Any]:
+    """The override columns of `events` (`hidden` and `note` are among the content columns)."""
+    return {
+        "pinned_override": overrides.pinned,
+        "key_event_override": overrides.key_event,
+        "title_override": overrides.title,
+    }
+
+
+def overrides(fields: Mapping[Any, Any]) -> Overrides:
+    """The editors' overrides of an `events` row."""
+    return Overrides(
+        hidden=fields["hidden"],
+        note=fields["note"],
+        pinned=fields["pinned_override"],
+        key_event=fields["key_event_override"],
+        title=fields["title_override"],
+    )
+
+
 def _lists(row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {name: orjson.loads(row[name]) for name in ("authors", "tags", "media")}
+    return {name: orjson.loads(row[name]) for name in _LISTS}
 
 
 def event(row: Row[Any]) -> Event:
     return _event(row._mapping)
 
 
+def edited(row: Row[Any], *, editorial: bool) -> EditedEvent:
+    """An `events` row as keyed reads see it: whole, with its overrides."""
+    fields = row._mapping
+    whole = _event(fields).model_dump()
+    return EditedEvent(**whole, editorial=editorial, overrides=overrides(fields))
+
+
 def _event(fields: Mapping[Any, Any]) -> Event:
-    return Event(**{name: fields[name] for name in _EVENT_FIELDS}, **_lists(fields))
+    editorial = {name: fields[name] for name in _EDITORIAL if name in fields}
+    return Event(**{name: fields[name] for name in _EVENT_FIELDS}, **_lists(fields), **editorial)
 
 
 def doc(fields: Mapping[Any, Any]) -> str:
     """The `doc` column: the event as the public API serves it, from the values of its row."""
-    if fields["deleted"]:
+    if fields["deleted"] or fields.get("hidden"):
         return unpublished_doc(fields["id"], fields["seq"], fields["published_at"], fields["position"])
     return orjson.dumps(_event(fields).model_dump(mode="json")).decode()
 
@@ -81,21 +130,42 @@ def unpublished_doc(event_id: str, seq: int, published_at: datetime, position: i
     return orjson.dumps(tombstone.model_dump(mode="json")).decode()
 
 
-def draft_doc(draft: EventDraft, *, timeline_id: str, published_at: datetime, revision: int, seq: int) -> str:
-    """`doc` of a live event written from `draft`: what `doc` gives, at half the cost of validating an
-    `Event` (the draft is valid already, and its fields are the event's, serialized alike)."""
+def draft_doc(
+    draft: EventDraft,
+    *,
+    timeline_id: str,
+    published_at: datetime,
+    revision: int,
+    seq: int,
+    overrides: Overrides = NO_OVERRIDES,
+) -> str:
+    """`doc` of a live event written from `draft` with the editors' `overrides` on it: what `doc` gives,
+    at half the cost of validating an `Event` (the draft is valid already, and its fields are the
+    event's, serialized alike). A hidden event's is its tombstone."""
+    if overrides.hidden:
+        return unpublished_doc(draft.id, seq, published_at, draft.position)
     values = draft.model_dump(mode="json")
     if published_at != draft.published_at:
         values["published_at"] = rfc3339(published_at)
+    title, pinned, key_event = shown(sourced(draft), overrides)
+    values.update(title=title, pinned=pinned, key_event=key_event, note=overrides.note, hidden=False)
     values.update(timeline_id=timeline_id, revision=revision, deleted=False, seq=seq)
     return orjson.dumps({name: values[name] for name in _EVENT_ORDER}).decode()
 
 
-def revision(row: Row[Any]) -> Revision:
-    """A row of `event_revisions` joined with its event's id, timeline, source and upstream id."""
+def revision(row: Row[Any], *, public: bool) -> Revision:
+    """A row of `event_revisions` joined with its event's id, timeline, source and upstream id. Which key
+    made a version is for keyed reads only (`public=False`)."""
     fields = row._mapping
-    kept = {name: fields[name] for name in _EVENT_FIELDS if name != "deleted"}
-    return Revision(**kept, **_lists(fields), recorded_at=fields["recorded_at"])
+    kept = {name: fields[name] for name in (*_EVENT_FIELDS, *_EDITORIAL) if name != "deleted"}
+    editor = fields["editor"]
+    return Revision(
+        **kept,
+        **_lists(fields),
+        recorded_at=fields["recorded_at"],
+        made_by="source" if editor is None else "editor",
+        editor=None if public else editor,
+    )
 
 
 def poll_state(row: Row[Any]) -> PollState:

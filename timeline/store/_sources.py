@@ -13,9 +13,10 @@ from timeline.errors import ConflictError, SourceNotFoundError
 from timeline.ids import source_id as derive_source_id
 from timeline.models import Source
 from timeline.store import _rows
-from timeline.store._apply import lock_source, write
+from timeline.store._apply import lock_source
 from timeline.store._base import StoreBase, require_timeline, utcnow, wrap_errors
 from timeline.store._plan import Plan
+from timeline.store._writes import write
 from timeline.store.tables import events, sources
 from timeline.store.types import ApplyResult, PollState
 

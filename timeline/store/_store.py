@@ -12,6 +12,7 @@ from timeline.ids import canonical_url
 from timeline.models import Source
 from timeline.store._apply import ApplyMixin
 from timeline.store._base import wrap_errors
+from timeline.store._editing import EditingMixin
 from timeline.store._events import EventsMixin
 from timeline.store._leases import LeasesMixin
 from timeline.store._migrate import check_schema, migrate
@@ -20,14 +21,14 @@ from timeline.store._timelines import TimelinesMixin
 from timeline.store.engine import Pool, create_engine
 
 
-class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin):
+class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin, EditingMixin):
     """Timelines, sources and events in SQLite or PostgreSQL: the only code that speaks SQL.
 
     Contract: every method may raise `StorageError` (driver and connection errors, wrapped once, the
     cause chained); the other errors each method names are about the data. All datetimes taken and
     returned are aware and in UTC. Methods are safe to call concurrently from many tasks.
 
-    One exit for writes: a timeline's seq moves only through `_apply.advance`, inside a write transaction
+    One exit for writes: a timeline's seq moves only through `_writes.advance`, inside a write transaction
     (`_write` / `_writing`), and a deleted timeline is noted the same way. Once that transaction commits,
     the store awaits the listener of `report_commits` with `Committed(timeline_id, last_seq)` for each
     timeline it changed: once per transaction, never before the commit (a reader it wakes sees the write),

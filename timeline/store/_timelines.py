@@ -16,8 +16,8 @@ from timeline.errors import ConflictError, TimelineNotFoundError
 from timeline.ids import new_id
 from timeline.models import Source, Timeline
 from timeline.store import _rows
-from timeline.store._apply import touch
 from timeline.store._base import StoreBase, took, utcnow, wrap_errors
+from timeline.store._writes import touch
 from timeline.store.tables import sources, timelines
 from timeline.store.types import Committed
 

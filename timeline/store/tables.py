@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -141,6 +142,8 @@ CONTENT_COLUMNS = (
     "media",
     "position",
     "content_hash",
+    "hidden",
+    "note",
 )
 
 
@@ -161,11 +164,17 @@ def _content() -> list[Column[Any]]:
         Column("media", Text, nullable=False),
         Column("position", BigInteger, nullable=False),
         Column("content_hash", Text, nullable=False),
+        # The editors' part of what a reader sees (see `_editorial`): hidden (the public gets a tombstone),
+        # and a note shown with the event.
+        Column("hidden", Boolean, nullable=False, server_default=false()),
+        Column("note", Text),
     ]
 
 
 # The latest state of each event; `seq` is the seq of its latest change, so "changes since N" is a range
-# scan on (timeline_id, seq). `source_id` has no foreign key: removing a source leaves its tombstones.
+# scan on (timeline_id, seq). `source_id` has no foreign key: removing a source leaves its tombstones, and
+# the editorial source of a timeline (its editors' posts) has no row in `sources` at all.
+# The content columns hold what readers see: the source's content with the editors' overrides applied.
 events = Table(
     "events",
     metadata,
@@ -174,6 +183,14 @@ events = Table(
     Column("source_id", Text, nullable=False),
     Column("upstream_id", Text, nullable=False),
     *_content(),
+    # The editors' overrides, NULL for "as the source says" (`hidden` and `note` are in the content).
+    Column("pinned_override", Boolean),
+    Column("key_event_override", Boolean),
+    Column("title_override", Text),
+    # What the source itself says of the overridable fields, for when an override is cleared.
+    Column("source_title", Text),
+    Column("source_pinned", Boolean, nullable=False, server_default=false()),
+    Column("source_key_event", Boolean, nullable=False, server_default=false()),
     Column("revision", Integer, nullable=False),
     Column("deleted", Boolean, nullable=False),
     Column("seq", BigInteger, nullable=False),
@@ -184,17 +201,19 @@ events = Table(
     Index(None, "timeline_id", "seq"),
     Index(None, "timeline_id", "published_at", "position", "id"),
 )
+# What the public may read: neither deleted nor hidden. Every public listing filters on it.
+LISTED = events.c.deleted.is_(False) & events.c.hidden.is_(False)
 # Pinned events are few: a partial index finds them without walking the whole timeline. Its condition
 # is written as `Store.pinned` queries it, so SQLite's planner can match the two.
-PINNED = events.c.pinned.is_(True) & events.c.deleted.is_(False)
+PINNED = events.c.pinned.is_(True) & LISTED
 Index(
     "ix_events_pinned",
     *(events.c[name] for name in ("timeline_id", "published_at", "position", "id")),
     sqlite_where=PINNED,
     postgresql_where=PINNED,
 )
-# Pages of key events read this one (migration 0002): only live key events, in page order.
-KEY_EVENTS = events.c.key_event & events.c.deleted.is_(False)
+# Pages of key events read this one (migration 0002, 0006): only listed key events, in page order.
+KEY_EVENTS = events.c.key_event & LISTED
 Index(
     "ix_events_key_events",
     *(events.c[name] for name in ("timeline_id", "published_at", "position", "id")),
@@ -202,7 +221,8 @@ Index(
     postgresql_where=KEY_EVENTS,
 )
 
-# Every version of every event, the current one included.
+# Every version of every event as readers saw it (overrides applied), the current one included; `editor`
+# names the key that made a version, NULL when the source did.
 event_revisions = Table(
     "event_revisions",
     metadata,
@@ -211,5 +231,21 @@ event_revisions = Table(
     Column("seq", BigInteger, nullable=False),
     *_content(),
     Column("recorded_at", UTCMicros, nullable=False),
+    Column("editor", Text),
     PrimaryKeyConstraint("event_id", "revision"),
+)
+
+# Every editorial action, under the seq of the change it made: who (the key's name), when, on which event,
+# and what changed (JSON: field → [before, after]). Newest first is a scan of (timeline_id, seq) backwards.
+editorial_actions = Table(
+    "editorial_actions",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("timeline_id", Text, ForeignKey("timelines.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("editor", Text, nullable=False),
+    Column("at", UTCMicros, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("changes", Text, nullable=False),
+    Index(None, "timeline_id", "seq"),
 )

@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, NamedTuple, TypedDict, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from timeline.models import Event, HeldDeletions, SourceStatus, UTCDateTime
 
 __all__ = [
     "ApplyPolicy",
     "ApplyResult",
+    "AuditEntry",
+    "AuditPage",
     "ChangeDoc",
     "Committed",
+    "FieldChange",
     "OnCommit",
     "Order",
     "Page",
@@ -126,9 +129,49 @@ class ChangeDoc(NamedTuple):
 
 
 class Revision(Event):
-    """One stored version of an event: its content at `revision`, recorded under `seq`."""
+    """One stored version of an event as readers saw it (the editors' overrides applied): its content at
+    `revision`, recorded under `seq`, made by its source or by an editor."""
 
     recorded_at: UTCDateTime = Field(description="When the store recorded this version.")
+    made_by: Literal["source", "editor"] = Field(
+        description="`source`: a poll brought this version; `editor`: an editor's change made it."
+    )
+    editor: str | None = Field(
+        None, description="The name of the API key that made this version: keyed reads only, else null."
+    )
+
+
+class FieldChange(BaseModel):
+    """One field an editorial action changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    before: Any = Field(description="Its value before (null: none, or not set).")
+    after: Any = Field(description="Its value after.")
+
+
+class AuditEntry(BaseModel):
+    """One editorial action: who (the API key's name), when, on which event, and what it changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int = Field(description="The seq of the change it made (also its place in `/changes`).")
+    at: UTCDateTime
+    editor: str = Field(description="The name of the API key used (TIMELINE_API_KEYS).")
+    event_id: str
+    action: Literal["post", "edit", "delete"] = Field(
+        description="`post`: a new editorial post; `edit`: overrides or a post's content; `delete`: a post "
+        "deleted, or an ingested event hidden."
+    )
+    changes: dict[str, FieldChange] = Field(description="Each field that changed, before and after.")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """Editorial actions, newest first; pass `next` as `before` to read older ones (None: no more)."""
+
+    entries: list[AuditEntry]
+    next: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

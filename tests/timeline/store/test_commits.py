@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from timeline.errors import SourceNotFoundError
 from timeline.models import Source, Timeline
 from timeline.store import Committed, Store
-from timeline.store._apply import touch
+from timeline.store._writes import touch
 
 from .drafts import T0, draft
 

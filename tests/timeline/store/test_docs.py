@@ -22,8 +22,9 @@ def _json(event: Event | Tombstone) -> str:
 
 
 def _public(event: Event) -> Event | Tombstone:
-    """What the public sees of an event: itself, or when deleted only what a client needs to remove it."""
-    if not event.deleted:
+    """What the public sees of an event: itself, or when deleted or hidden only what a client needs to
+    remove it."""
+    if not (event.deleted or event.hidden):
         return event
     return Tombstone(id=event.id, seq=event.seq, published_at=event.published_at, position=event.position)
 
@@ -40,7 +41,7 @@ async def _assert_docs_match_columns(store: Store, timeline_id: str) -> None:
         assert await store.full_event(timeline_id, event.id) == event
     changes = await store.changes(timeline_id, since=0, limit=1000)
     assert [(c.seq, c.kind, c.event) for c in changes] == [
-        (e.seq, "delete" if e.deleted else "upsert", _public(e)) for e in columns
+        (e.seq, "delete" if e.deleted or e.hidden else "upsert", _public(e)) for e in columns
     ]
 
 

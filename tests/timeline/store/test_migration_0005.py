@@ -40,7 +40,8 @@ async def _fill(url: str) -> tuple[str, list[str]]:
 
 def _old_shape(conn: Connection) -> None:
     """What versions before 0005 stored for a tombstone: the whole event, content and all."""
-    for row in conn.execute(select(events).where(events.c.deleted.is_(True))).all():
+    columns = [events.c[name] for name in _rows.EVENT_COLUMNS]  # those of 0004, not of later revisions
+    for row in conn.execute(select(*columns).where(events.c.deleted.is_(True))).all():
         doc = orjson.dumps(_rows.event(row).model_dump(mode="json")).decode()
         conn.execute(update(events).where(events.c.id == row.id).values(doc=doc))
 
@@ -104,6 +105,7 @@ async def test_0005_can_be_undone_and_redone(db_url: str) -> None:
     _, ids = await _fill(db_url)
     before = await _docs(db_url)
     assert await _to(db_url, "0004", down=True) == "0004"
-    assert [ident for ident, doc in (await _docs(db_url)).items() if doc is None] == [ids[1], ids[2]]
+    # The tombstones' docs are cleared (0006's going back clears those of live events too).
+    assert {ident for ident, doc in (await _docs(db_url)).items() if doc is None} >= {ids[1], ids[2]}
     assert await _to(db_url, "head") == head_revision()
     assert await _docs(db_url) == before
