@@ -63,6 +63,12 @@ class ParsedSnapshot(_Frozen):
     url: str | None = Field(None, description="Canonical URL of the live blog, absolute.")
     complete: bool = False
     ended: bool = Field(False, description="The source says the live blog has ended.")
+    coverage_start: AwareDatetime | None = Field(
+        None, description="When the source says its coverage began (JSON-LD `coverageStartTime`), UTC."
+    )
+    coverage_end: AwareDatetime | None = Field(
+        None, description="When the source says its coverage ends (JSON-LD `coverageEndTime`), UTC."
+    )
     updates: tuple[ParsedUpdate, ...] = ()
     warnings: tuple[str, ...] = Field(
         (), description="What was wrong but repaired or skipped, one human sentence each."

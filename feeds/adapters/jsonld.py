@@ -67,12 +67,15 @@ def parse(
         raws, times, lambda raw, time, rank: _update(raw, time, rank, base_url, clock), limits, warnings
     )
     updates = unique(built, warnings)
+    coverage_end = clock.first(blogs[0], "coverageEndTime")
     return ParsedSnapshot(
         adapter=NAME,
         title=_plain(blogs[0], "headline"),
         url=_blog_url(blogs[0], base_url),
         complete=False,
-        ended=_ended(clock.first(blogs[0], "coverageEndTime"), updates),
+        ended=_ended(coverage_end, updates),
+        coverage_start=clock.first(blogs[0], "coverageStartTime"),
+        coverage_end=coverage_end,
         updates=updates,
         warnings=warnings.as_tuple(),
     )

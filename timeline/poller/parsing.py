@@ -87,6 +87,8 @@ class Parsed:
     ended: bool
     warnings: tuple[str, ...]
     drafts: list[EventDraft]
+    coverage_start: datetime | None = None  # as the source declares it (JSON-LD)
+    coverage_end: datetime | None = None
 
 
 def default_workers() -> int:
@@ -101,7 +103,14 @@ def run_job(job: ParseJob, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     )
     drafts = normalize(snapshot, source_id=job.source_id, now=job.now)
     return Parsed(
-        snapshot.adapter, snapshot.title, snapshot.complete, snapshot.ended, snapshot.warnings, drafts
+        snapshot.adapter,
+        snapshot.title,
+        snapshot.complete,
+        snapshot.ended,
+        snapshot.warnings,
+        drafts,
+        snapshot.coverage_start,
+        snapshot.coverage_end,
     )
 
 

@@ -20,7 +20,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from feeds import redact_credentials
@@ -113,27 +113,30 @@ class Pipeline:
         """Parse and apply what `fetch` got, decide the source's next state (the caller saves it, and so
         drops the lease), log the poll's line and count it. `started` is its `time.perf_counter()`."""
         applied: ApplyResult | None = None
-        warnings: tuple[str, ...] = ()
+        parsed: Parsed | None = None
         error: Exception | None = fetched if isinstance(fetched, FeedsError) else None
         if isinstance(fetched, FetchResult):
             try:
-                outcome, applied, warnings = await self._outcome(claim, fetched)
+                outcome, applied, parsed = await self._outcome(claim, fetched)
             except Exception as exc:  # errors are values here: the poll fails, the others go on
                 error = exc
         if error is not None:
             outcome = _failure(error, claim.source)
         result = fetched if isinstance(fetched, FetchResult) else None
+        state = next_state(claim.state, outcome, self._clock(), self._schedule, self._rng)
+        if parsed is not None:  # what the document declares of itself, kept until the next one is read
+            state = replace(state, coverage_start=parsed.coverage_start, coverage_end=parsed.coverage_end)
         report = PollReport(
             claim.source.id,
             claim.source.url,
             outcome,
-            next_state(claim.state, outcome, self._clock(), self._schedule, self._rng),
+            state,
             applied,
             time.perf_counter() - started,
             len(result.body) if result else 0,
             result.final_url if result is not None and result.permanent_redirect else None,
             error,
-            warnings,
+            parsed.warnings if parsed is not None else (),
         )
         log_report(report)
         self._count(report)
@@ -173,14 +176,14 @@ class Pipeline:
 
     async def _outcome(
         self, claim: Claim, fetched: FetchResult
-    ) -> tuple[Outcome, ApplyResult | None, tuple[str, ...]]:
+    ) -> tuple[Outcome, ApplyResult | None, Parsed | None]:
         etag, modified = fetched.etag, fetched.last_modified
         if fetched.not_modified:
             kept = claim.state.body_hash
-            return Outcome("not_modified", etag=etag, last_modified=modified, body_hash=kept), None, ()
+            return Outcome("not_modified", etag=etag, last_modified=modified, body_hash=kept), None, None
         digest: str | None = await _body_hash(fetched.body)
         if digest == claim.state.body_hash:  # same bytes as last time: no parse, no write
-            return Outcome("unchanged", etag=etag, last_modified=modified, body_hash=digest), None, ()
+            return Outcome("unchanged", etag=etag, last_modified=modified, body_hash=digest), None, None
         now = self._clock()
         source = claim.source
         parsed = await self._reader.parse(fetched, source_id=source.id, adapter=source.adapter, now=now)
@@ -197,7 +200,7 @@ class Pipeline:
             last_modified=modified,
             body_hash=digest,
         )
-        return outcome, applied, parsed.warnings
+        return outcome, applied, parsed
 
     async def _apply(self, source_id: str, parsed: Parsed, now: datetime) -> ApplyResult:
         drafts, complete = parsed.drafts, parsed.complete

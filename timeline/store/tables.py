@@ -108,6 +108,8 @@ sources = Table(
     Column("last_success_at", UTCMicros),
     Column("last_change_at", UTCMicros),
     Column("ended_at", UTCMicros),
+    Column("coverage_start", UTCMicros),  # declared by the source (JSON-LD coverageStartTime)
+    Column("coverage_end", UTCMicros),
     Column("lease_owner", Text),
     Column("lease_until", UTCMicros),
     # Fingerprint of the drafts of the last `apply` that changed something (see _plan.fingerprint).

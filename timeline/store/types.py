@@ -192,5 +192,7 @@ class PollState:
     last_success_at: datetime | None = None
     last_change_at: datetime | None = None  # the last poll that changed an event
     ended_at: datetime | None = None  # when the poller first saw the blog end (or go silent)
+    coverage_start: datetime | None = None  # what the source's last read document declared
+    coverage_end: datetime | None = None
     lease_owner: str | None = None
     lease_until: datetime | None = None

@@ -47,9 +47,11 @@ async def _render(services: Services, entry: SeqEntry, base: str) -> bytes:
     pinned = await store.pinned(entry.timeline_id)
     newest = (await store.page(entry.timeline_id, limit=PAGE_SIZE)).events
     oldest = (await store.page(entry.timeline_id, order="asc", limit=1)).events
-    coverage = Coverage(
-        start=oldest[0].published_at if oldest else None,
-        end=newest[0].published_at if newest and found.status == "ended" else None,
+    states = [await store.get_poll_state(source.id) for source in found.sources]
+    coverage = Coverage.of(
+        [(state.coverage_start, state.coverage_end) for state in states],
+        first=oldest[0].published_at if oldest else None,
+        last=newest[0].published_at if newest and found.status == "ended" else None,
     )
     page = embed_page(found, pinned, newest, EmbedUrls(base, found.slug), coverage)
     return page.encode()

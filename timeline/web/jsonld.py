@@ -14,18 +14,30 @@ from timeline.render._common import headline
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """First update of the whole timeline, and its last once the timeline has ended.
+    """When the timeline's coverage began and, once known, ends.
 
-    Derived from the stored events, even when a JSON-LD source declares its own `coverageStartTime` and
-    `coverageEndTime`: the store keeps nothing of a fetched document but its updates (and, on the source,
-    whether it ended). Carrying the declared times here takes a place for them on each source, written by
-    every poll: `ParsedSnapshot` → the parse pool's `Parsed` → the poll's state (`PollState`, two columns
-    on `sources` and their migration) → `Source` → the embed page, which would use them for a timeline of
-    one JSON-LD source. Each step is small; they belong to the parse pool, the poller and the store.
+    What the sources declare wins (JSON-LD `coverageStartTime` / `coverageEndTime`, kept with each
+    source's poll state): the earliest declared start, and the latest declared end when every source
+    declares one. Otherwise it is derived from the stored events: the first update, and the last one once
+    the timeline has ended.
     """
 
     start: datetime | None = None
     end: datetime | None = None
+
+    @classmethod
+    def of(
+        cls,
+        declared: list[tuple[datetime | None, datetime | None]],
+        *,
+        first: datetime | None,
+        last: datetime | None,
+    ) -> Coverage:
+        """From each source's declared (start, end) and the derived `first` and `last` (None until ended)."""
+        starts = [start for start, _ in declared if start is not None]
+        ends = [end for _, end in declared if end is not None]
+        every_end = bool(declared) and len(ends) == len(declared)
+        return cls(start=min(starts, default=first), end=max(ends) if every_end else last)
 
 
 def live_blog_posting(

@@ -279,3 +279,9 @@ def test_lenient_loads_leaves_string_content_alone() -> None:
 def test_lenient_loads_gives_up_with_its_own_error() -> None:
     with pytest.raises(_lenient_json.LenientJSONError):
         _lenient_json.loads("{'single': 'quotes'}")
+
+
+def test_declared_coverage_is_read_in_utc(schema_org: ParsedSnapshot, toi: ParsedSnapshot) -> None:
+    assert schema_org.coverage_start == datetime(2015, 3, 9, 18, 30, tzinfo=UTC)
+    assert schema_org.coverage_end == datetime(2015, 3, 9, 23, 0, tzinfo=UTC)
+    assert (toi.coverage_start, toi.coverage_end) == (datetime(2020, 10, 2, 12, 46, 21, tzinfo=UTC), None)
