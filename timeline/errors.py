@@ -81,8 +81,8 @@ class SourcedContentError(ConflictError):
     def __init__(self, event_id: str, fields: list[str]) -> None:
         super().__init__(
             f"The event {event_id!r} comes from its source, which owns its {', '.join(fields)}: the next "
-            "poll would bring them back. Hide it (PATCH {\"hidden\": true}) and post a correction of your own "
-            "instead (POST …/events); its title, pin, key event and note can be overridden."
+            'poll would bring them back. Hide it (PATCH {"hidden": true}) and post a correction of your '
+            "own instead (POST …/events); its title, pin, key event and note can be overridden."
         )
         self.event_id = event_id
         self.fields = fields

@@ -112,7 +112,7 @@ class Event(_Frozen):
         False, description="Deleted upstream: only keyed reads show such an event; others get a `Tombstone`."
     )
     hidden: bool = Field(
-        False, description="Hidden by an editor: only keyed reads show such an event; others get a `Tombstone`."
+        False, description="Hidden by an editor: only keyed reads show it; others get a `Tombstone`."
     )
     seq: int = Field(ge=1, description="Global sequence number of this event's latest change.")
 

@@ -18,6 +18,7 @@ from timeline.api.bodies import MAX_BODY_BYTES, JSONRequest
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourcePolling, provide_services
 from timeline.api.edge import HEAD, Edge, allowed_methods, has_websockets
+from timeline.api.editorial import audit
 from timeline.api.events import EventController
 from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
@@ -85,6 +86,7 @@ def create_app(
         route_handlers=[
             TimelineController,
             EventController,
+            audit,
             SyndicationController,
             StreamController,
             list_sources,

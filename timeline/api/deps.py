@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.params import PathParameter
 
 from timeline.api.caching import PageCache, SeqCache
 from timeline.api.fanout import Fanout
@@ -18,6 +19,12 @@ from timeline.metrics import Metrics
 from timeline.models import Source
 from timeline.settings import Settings
 from timeline.store import ApplyResult, Committed, Store
+
+TimelineId = Annotated[str, PathParameter(description="Timeline id or slug.")]
+EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
+SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
+# What keyed answers send: for this client only, never stored by a cache.
+PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Authorization"}
 
 
 class SourcePolling(Protocol):

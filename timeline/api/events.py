@@ -9,26 +9,25 @@ from urllib.parse import unquote_plus
 import orjson
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 from litestar.types import Scope
 
 from timeline.api.caching import Rendered, SeqEntry, Stored
-from timeline.api.deps import Services, require_key
+from timeline.api.deps import PRIVATE, EventId, Services, require_key
+from timeline.api.deps import SourceId as SourceId  # shared path parameters, for the other controllers
+from timeline.api.deps import TimelineId as TimelineId
+from timeline.api.editorial import EditingRoutes
 from timeline.api.problems import problem, problem_responses
 from timeline.api.reads import JSON, RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
 from timeline.api.schemas import DATE_TIME, ChangePage, EventPage
-from timeline.models import Event, Tombstone
+from timeline.models import EditedEvent, Event, Tombstone
 from timeline.store import Order, PageOptions, Revision
 
 MAX_SEQ = 2**63 - 1  # seqs are BIGINT
 MAX_LIMIT = 200  # events per page
-TimelineId = Annotated[str, PathParameter(description="Timeline id or slug.")]
-EventId = Annotated[str, PathParameter(description="Event id (`ev_…`).")]
-SourceId = Annotated[str, PathParameter(description="Source id (`src_…`).")]
 # Reads that show more with a key: without one, public; with a valid one, the whole event.
 OPTIONAL_KEY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 KEYED_PROBLEMS = problem_responses(401, 403)
-PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Authorization"}
 # Public answers of keyed reads differ from keyed ones: a shared cache must not give one for the other.
 BY_KEY = {"Vary": "Authorization"}
 
@@ -87,7 +86,7 @@ def _render_page(services: Services, scope: Scope, query: PageOptions) -> Render
     return render
 
 
-class EventController(Controller):
+class EventController(EditingRoutes, Controller):
     path = "/api/v1/timelines/{timeline:str}"
     tags = ["events"]  # noqa: RUF012 (Litestar reads it as a class attribute)
     middleware = [answer_from_cache]  # noqa: RUF012
@@ -144,10 +143,16 @@ class EventController(Controller):
 
     @get(
         "/events/{event_id:str}",
-        summary="One event; a deleted one as its tombstone",
-        description="A deleted event is unpublished: only its tombstone (`id`, `seq`, `deleted`, "
-        "`published_at`, `position`) is public. With a valid key the whole event is read, content included.",
-        responses={**read_responses(Event | Tombstone, "The event, or its tombstone."), **KEYED_PROBLEMS},
+        summary="One event; a deleted or hidden one as its tombstone",
+        description="A deleted event, or one an editor hid, is unpublished: only its tombstone (`id`, "
+        "`seq`, `deleted`, `published_at`, `position`) is public. With a valid key the whole event is read, "
+        "content included, with the editors' overrides (`EditedEvent`).",
+        responses={
+            **read_responses(
+                Event | Tombstone | EditedEvent, "The event, its tombstone, or (keyed) all of it."
+            ),
+            **KEYED_PROBLEMS,
+        },
         security=OPTIONAL_KEY,
     )
     async def get_event(
@@ -158,7 +163,7 @@ class EventController(Controller):
         event_id: EventId,
     ) -> Response[bytes]:
         if _keyed(request):
-            found = await services.store.full_event(await _timeline_id(services, timeline), event_id)
+            found = await services.store.edited_event(await _timeline_id(services, timeline), event_id)
             return _private(found.model_dump(mode="json"))
 
         async def render(entry: SeqEntry) -> Rendered:

@@ -55,7 +55,8 @@ _DOCUMENTED = {
     401: "No API key: send `Authorization: Bearer KEY`.",
     403: "The API key is not valid here.",
     404: "No such timeline, source or event.",
-    409: "Conflicts with what exists (e.g. a slug or source URL already taken).",
+    409: "Conflicts with what exists (a slug or source URL already taken), or an editor's change the event "
+    "does not allow (it is deleted; an ingested event's body is its source's).",
     413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",
     422: "The source could not be fetched or parsed, or a text holds control characters: `detail` says why.",
     503: "The database is unavailable; retry shortly.",

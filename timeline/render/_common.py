@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from timeline.ids import SortKey
@@ -12,8 +13,8 @@ HEADLINE_LENGTH = 80
 
 def shown(events: Iterable[Event | Tombstone], *, newest_first: bool) -> list[Event]:
     """The published events, in the timeline's total order: never a tombstone, nor a whole event that is
-    deleted (as keyed reads give them)."""
-    live = (event for event in events if isinstance(event, Event) and not event.deleted)
+    deleted or hidden (as keyed reads give them)."""
+    live = (event for event in events if isinstance(event, Event) and not (event.deleted or event.hidden))
     return sorted(live, key=_sort_key, reverse=newest_first)
 
 
@@ -36,3 +37,21 @@ def excerpt(text: str, limit: int = HEADLINE_LENGTH) -> str:
     cut = line[: limit - 1]
     head, _, _ = cut.rpartition(" ")
     return (head if len(head) > limit // 2 else cut) + "…"
+
+
+NOTE_LABEL = "Editor's note:"
+
+
+def with_note_html(event: Event) -> str:
+    """The body, after the editors' note when there is one: a paragraph of its own, escaped (a note is
+    plain text), so that every feed reader shows it where the update's content is."""
+    if not event.note:
+        return event.body_html
+    return f"<p><strong>{NOTE_LABEL}</strong> {html.escape(event.note)}</p>{event.body_html}"
+
+
+def with_note_text(event: Event) -> str:
+    """`with_note_html` as plain text."""
+    if not event.note:
+        return event.body_text
+    return f"{NOTE_LABEL} {event.note}\n\n{event.body_text}".rstrip()

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from timeline.models import Event, Timeline, Tombstone, rfc3339
-from timeline.render._common import headline, shown
+from timeline.render._common import headline, shown, with_note_html
 
 __all__ = ["ATOM_NS", "KEY_EVENT_SCHEME", "KEY_EVENT_TERM", "atom_feed", "entry_id", "feed_id"]
 
@@ -89,7 +89,7 @@ def _entry(feed: ET.Element, event: Event) -> None:
         _link(entry, "enclosure", media.url, _mime_type(media.kind), length=media.size)
     if event.summary:
         _element(entry, "summary", event.summary)
-    _element(entry, "content", event.body_html, type="html")
+    _element(entry, "content", with_note_html(event), type="html")
 
 
 def _updated(event: Event) -> datetime:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from timeline.models import Event, Timeline, Tombstone, rfc3339
-from timeline.render._common import shown
+from timeline.render._common import shown, with_note_html, with_note_text
 
 __all__ = ["EXTENSION", "VERSION", "json_feed"]
 
@@ -50,8 +50,8 @@ def _item(event: Event) -> dict[str, Any]:
         "url": event.url,
         "title": event.title,
         "summary": event.summary,
-        "content_html": event.body_html,
-        "content_text": event.body_text or None,
+        "content_html": with_note_html(event),
+        "content_text": with_note_text(event) or None,
         "image": _image(event),
         "date_published": rfc3339(event.published_at),
         "date_modified": rfc3339(event.updated_at) if event.updated_at else None,
@@ -63,12 +63,15 @@ def _item(event: Event) -> dict[str, Any]:
 
 
 def _extension(event: Event) -> dict[str, Any]:
-    return {
-        "key_event": event.key_event,
-        "pinned": event.pinned,
-        "revision": event.revision,
-        "seq": event.seq,
-    }
+    return _present(
+        {
+            "key_event": event.key_event,
+            "pinned": event.pinned,
+            "revision": event.revision,
+            "seq": event.seq,
+            "note": event.note,  # the editors' note, plain text (also at the head of the content)
+        }
+    )
 
 
 def _image(event: Event) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from timeline.models import Event, Media, Timeline, Tombstone
-from timeline.render._common import headline, shown
+from timeline.render._common import headline, shown, with_note_html
 
 __all__ = ["KEY_EVENTS_GROUP", "PLACEHOLDER_ID", "UPDATES_GROUP", "timelinejs"]
 
@@ -55,7 +55,7 @@ def _placeholder(timeline: Timeline) -> dict[str, Any]:
 def _slide(event: Event, *, grouped: bool) -> dict[str, Any]:
     slide: dict[str, Any] = {
         "start_date": _date(event.published_at),
-        "text": {"headline": html.escape(headline(event)), "text": event.body_html},
+        "text": {"headline": html.escape(headline(event)), "text": with_note_html(event)},
         "unique_id": event.id,
     }
     if grouped:

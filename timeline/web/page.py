@@ -82,10 +82,17 @@ def _item(event: Event) -> str:
     title = f"<h2>{escape(event.title)}</h2>" if event.title else ""
     return (
         f'<li id="{escape(event.id)}" class="event{marks}"><article>'
-        f"<header>{_time(event.published_at)}{_updated(event)}{title}</header>"
+        f"<header>{_time(event.published_at)}{_updated(event)}{title}</header>{_note(event)}"
         f'<div class="body">{event.body_html}</div>'
         f"</article></li>"
     )
+
+
+def _note(event: Event) -> str:
+    """The editors' note: plain text, escaped like every value but the body."""
+    if not event.note:
+        return ""
+    return f'<p class="editor-note"><strong>Editor’s note:</strong> {escape(event.note)}</p>'
 
 
 def _updated(event: Event) -> str:

@@ -42,6 +42,8 @@ async def test_an_authorization_header_that_is_not_ascii_is_a_401_problem(tmp_pa
             for method, target, sent in (
                 ("POST", "/api/v1/timelines", body),
                 ("GET", "/api/v1/timelines/none/events/ev_none", b""),
+                ("GET", "/api/v1/timelines/none/audit", b""),
+                ("PATCH", "/api/v1/timelines/none/events/ev_none", b'{"hidden": true}'),
             ):
                 answer = raw(port, method, target, headers, sent)
                 assert answer.status == 401, (method, target, answer)

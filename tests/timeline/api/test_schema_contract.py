@@ -149,6 +149,8 @@ def test_the_document_lists_every_operation(document: dict[str, Any]) -> None:
         ("POST", f"{timeline}/sources/{{source_id}}/poll"),
         ("GET", f"{timeline}/events"), ("GET", f"{timeline}/events/{{event_id}}"),
         ("GET", f"{timeline}/events/{{event_id}}/revisions"), ("GET", f"{timeline}/changes"),
+        ("POST", f"{timeline}/events"), ("PATCH", f"{timeline}/events/{{event_id}}"),
+        ("DELETE", f"{timeline}/events/{{event_id}}"), ("GET", f"{timeline}/audit"),
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     }  # fmt: skip
     assert expected <= operations

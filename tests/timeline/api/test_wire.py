@@ -78,7 +78,7 @@ def test_head_of_the_stream_ends_with_its_head(api: Seeded) -> None:
 ALLOWED = {
     "/api/v1/timelines": {"GET", "HEAD", "OPTIONS", "POST"},
     TL: {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH"},
-    f"{TL}/events": {"GET", "HEAD", "OPTIONS"},
+    f"{TL}/events": {"GET", "HEAD", "OPTIONS", "POST"},
     f"{TL}/sources": {"OPTIONS", "POST"},
     "/healthz": {"GET", "HEAD", "OPTIONS"},
     "/widget.js": {"GET", "HEAD", "OPTIONS"},

@@ -12,7 +12,7 @@
 // Theming: custom properties --lt-bg, --lt-fg, --lt-muted, --lt-border, --lt-accent, --lt-key,
 // --lt-pinned-bg, --lt-font, --lt-padding, --lt-radius, --lt-height, --lt-sticky-top; parts root,
 // toolbar, button (order, filter, new, more), state, status, note, summary, pinned, list, item, meta,
-// time, permalink, badge (pinned, key, updated), title, body, byline. Fires `live-timeline:change`
+// time, permalink, badge (pinned, key, updated), title, editor-note, body, byline. Fires `live-timeline:change`
 // (bubbling, composed; detail {shown, pending}) after each change to what it shows.
 // Labels: LiveTimeline.labels[language] (en, de, fr, es shipped); a host may add languages to it.
 //
@@ -74,6 +74,7 @@ h3{font-size:1.05em;margin:4px 0}
 a{color:var(--lt-accent,var(--_ac))}
 .meta a{color:inherit;text-decoration:none}.meta a:hover{text-decoration:underline}
 .by{font-size:.875em;color:var(--lt-muted,var(--_mu));margin:4px 0 0}
+.editor-note{margin:4px 0;padding-left:8px;border-left:2px solid var(--lt-accent,var(--_ac))}
 .note{color:var(--lt-muted,var(--_mu))}
 .more{display:block;margin:12px auto 0}
 .changed{animation:lt-flash 2s ease-out}
@@ -92,7 +93,7 @@ const LABELS = {
     noKeys: "No key events yet.", failed: "Updates could not be loaded.",
     retrying: "Updates could not be loaded. Retrying…", moreFailed: "More updates could not be loaded. Try again.",
     noSrc: "Set src to the API URL of a timeline.", updated: "Updated", updatedAt: "Updated {0}",
-    reconnecting: "Reconnecting…",
+    reconnecting: "Reconnecting…", editorsNote: "Editor’s note:",
   },
   de: {
     newest: "Neueste zuerst", oldest: "Älteste zuerst", order: "Reihenfolge: {0}. Reihenfolge ändern",
@@ -103,7 +104,7 @@ const LABELS = {
     retrying: "Die Beiträge konnten nicht geladen werden. Neuer Versuch …",
     moreFailed: "Weitere Beiträge konnten nicht geladen werden. Bitte erneut versuchen.",
     noSrc: "src muss die API-URL einer Timeline sein.", updated: "Aktualisiert", updatedAt: "Aktualisiert {0}",
-    reconnecting: "Verbindung wird wiederhergestellt …",
+    reconnecting: "Verbindung wird wiederhergestellt …", editorsNote: "Anmerkung der Redaktion:",
   },
   fr: {
     newest: "Plus récents d’abord", oldest: "Plus anciens d’abord", order: "Ordre : {0}. Changer l’ordre",
@@ -114,7 +115,7 @@ const LABELS = {
     failed: "Impossible de charger les mises à jour.", retrying: "Impossible de charger les mises à jour. Nouvel essai…",
     moreFailed: "Impossible de charger plus de mises à jour. Réessayez.",
     noSrc: "Indiquez dans src l’URL d’API d’une timeline.", updated: "Modifié", updatedAt: "Modifié à {0}",
-    reconnecting: "Reconnexion…",
+    reconnecting: "Reconnexion…", editorsNote: "Note de la rédaction :",
   },
   es: {
     newest: "Más recientes primero", oldest: "Más antiguas primero", order: "Orden: {0}. Cambiar el orden",
@@ -126,7 +127,7 @@ const LABELS = {
     retrying: "No se pudieron cargar las actualizaciones. Reintentando…",
     moreFailed: "No se pudieron cargar más actualizaciones. Inténtalo de nuevo.",
     noSrc: "Indica en src la URL de la API de un timeline.", updated: "Actualizado",
-    updatedAt: "Actualizado a las {0}", reconnecting: "Reconectando…",
+    updatedAt: "Actualizado a las {0}", reconnecting: "Reconectando…", editorsNote: "Nota de la redacción:",
   },
 };
 
@@ -825,6 +826,11 @@ export class LiveTimeline extends HTMLElement {
     const article = h("article", changed ? { class: "changed" } : {});
     article.append(meta);
     if (event.title) article.append(h("h3", { part: "title" }, event.title));
+    if (event.note) {  // the editors' note: plain text, set as text
+      const note = h("p", { class: "editor-note", part: "editor-note" });
+      note.append(h("strong", {}, this.#say("editorsNote")), " ", event.note);
+      article.append(note);
+    }
     const body = h("div", { class: "body", part: "body" });
     body.append(fragment(event.body_html));
     article.append(body);
