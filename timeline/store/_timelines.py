@@ -101,10 +101,12 @@ class TimelinesMixin(StoreBase):
             found = await _timeline(conn, id_or_slug)
             if not values:
                 return found
-            await conn.execute(update(timelines).where(timelines.c.id == found.id).values(values))
-            await conn.run_sync(touch, found.id)
+            # Rows locked in the order every writer takes them (sources, the seq, the timeline), so that
+            # a concurrent poll of one of its sources waits rather than deadlocks (PostgreSQL).
             if status is not None:
                 await conn.execute(_scheduling(found.id, status, now or utcnow()))
+            await conn.run_sync(touch, found.id)
+            await conn.execute(update(timelines).where(timelines.c.id == found.id).values(values))
             return await _timeline(conn, found.id)
 
     @wrap_errors

@@ -1,6 +1,11 @@
 """Writing events under fresh seqs: what `apply`, detaching a source, timeline changes and editors' changes
 share. Every seq is taken here (`allocate`) and every timeline's seq moved here (`advance`), inside the
-write transaction that the store reports once committed (see `Store`)."""
+write transaction that the store reports once committed (see `Store`).
+
+On PostgreSQL the seq counter's row stays locked from `allocate` to the commit, so writers that take seqs
+queue there. Every writer that also changes a source's events locks that source's row first (`apply`,
+detaching it, editors' changes to its events, a timeline's status change), and the timeline's row last
+(`advance`): one order for all, so they wait for each other and never deadlock."""
 
 from __future__ import annotations
 

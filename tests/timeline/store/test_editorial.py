@@ -4,6 +4,7 @@ log, and the refusals. Every write keeps each event's JSON equal to its columns.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -302,4 +303,36 @@ async def test_a_hidden_event_outlives_its_deletion_and_revival(
         "Exit poll: 50-50",
     )
     assert set(orjson.loads(await store.event_doc(timeline.id, b))) == TOMBSTONE_FIELDS
+    await _assert_docs_match_columns(store, timeline.id)
+
+
+async def test_polls_and_editors_at_the_same_time_leave_every_event_rendered_from_both(
+    store: Store, timeline: Timeline, source: Source
+) -> None:
+    """Concurrent applies, overrides and a status change (real concurrency on PostgreSQL): none waits
+    forever, none is lost, and each event ends as its last content with its overrides on top."""
+    ids = await _blog(store, source)
+    patches = [
+        {"pinned": True},
+        {"title": "Ours"},
+        {"note": "Checked"},
+        {"key_event": False},
+        {"pinned": None},
+    ]
+    for round_ in range(4):
+        body = f"Exit poll, take {round_}"
+        work = [_poll(store, source, body, title=f"Source {round_}", pinned=round_ % 2 == 0)]
+        work += [
+            store.edit_event(timeline.id, ident, patch, editor="x", now=T0)
+            for ident, patch in zip(ids * 2, patches, strict=False)
+        ]
+        work.append(store.update_timeline(timeline.id, status="live", now=T0))
+        await asyncio.wait_for(asyncio.gather(*work), timeout=30)
+    for ident in ids:
+        event = await store.edited_event(timeline.id, ident)
+        assert event.body_text in ("Polls open", "Exit poll, take 3", "Turnout high")
+        source_says = await store.full_event(timeline.id, ident)  # as stored: overrides applied
+        title = event.overrides.title or ("Source 3" if ident == ids[1] else None)
+        pinned = event.overrides.pinned if event.overrides.pinned is not None else False
+        assert (source_says.title, source_says.pinned) == (title, pinned), ident
     await _assert_docs_match_columns(store, timeline.id)
