@@ -32,8 +32,6 @@ from timeline.normalize.sanitize import plain_text
 
 NO_OVERRIDES = Overrides()
 OVERRIDABLE = frozenset(Overrides.model_fields)
-# What a post has that an override cannot give an ingested event.
-CONTENT_ONLY = ("body_html", "published_at", "authors", "media")
 Action = Literal["post", "edit", "delete"]
 Changes = dict[str, tuple[Any, Any]]  # field → (before, after), as JSON values
 
