@@ -2,8 +2,8 @@
 
     python -m bench._sse_server --port P --source SOURCE_ID --commits FILE
 
-The writer stands for the pollers of `timeline serve`: it stores each change with `store.apply` and
-publishes it on the same memory hub, as the poll pipeline does, so readers learn of it at once. (A writer
+The writer stands for the pollers of `timeline serve`: it stores each change with `store.apply`, and the
+store publishes it on the same memory hub, as it does every write, so readers learn of it at once. (A writer
 in another process could not notify a memory hub: readers would wait up to a second for the fan-out's
 `last_seq` re-check, which measures that timer, not the push.) It reads `write COUNT RATE` lines from
 stdin, applies COUNT new ~1 KB events at RATE per second, appends `seq commit_time` per change to FILE
@@ -71,8 +71,7 @@ async def write(
             result = await services.store.apply(
                 source_id, [draft(source_id, first + i)], complete=False, now=now
             )
-            committed = time.time()
-            await services.hub.publish(result.timeline_id, result.last_seq)
+            committed = time.time()  # the store has told the hub too: this is a hair after the commit
             out.write(f"{result.last_seq} {committed!r}\n")
     print("written", flush=True)
 
@@ -97,7 +96,7 @@ def main() -> None:
     logging.getLogger("timeline").setLevel(logging.INFO)
     settings, metrics, hub = get_settings(), Metrics(), MemoryHub()
     tune_gc()  # as `timeline api` does
-    app = create_app(settings, polling=polling(settings, hub=hub, metrics=metrics), hub=hub, metrics=metrics)
+    app = create_app(settings, polling=polling(settings, metrics=metrics), hub=hub, metrics=metrics)
     tasks: set[asyncio.Task[None]] = set()
 
     def start_writer(app: Litestar) -> None:
