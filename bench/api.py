@@ -12,7 +12,7 @@ then again), so that a disturbed minute on this shared machine touches every loa
 connection (unloaded latency).
 Then the same app under granian, for the choice of ASGI server. Needs `wrk` (`apt-get install wrk`) and,
 for the comparison, granian in the venv (`pip install granian`); `--profile` needs py-spy (`pip install
-py-spy`). Targets (issue 4): 304 ≥ 0.9× hello, cached page ≥ 0.7×, uncached deep page ≥ 0.3× and its
+py-spy`). Targets: 304 ≥ 0.9× hello, cached page ≥ 0.7×, uncached deep page ≥ 0.3× and its
 throughput within 20 % from the 1k- to the 1M-event timeline. Writes `## API (issue 4)` in bench/RESULTS.md.
 """
 
@@ -704,7 +704,7 @@ def tables(uvicorn: dict[str, Measured], granian: dict[str, Measured] | None, ti
             "",
             *server_table(uvicorn, granian),
             "",
-            "Beyond throughput (DESIGN §10): granian silently stalls SSE connections past its "
+            "Beyond throughput: granian silently stalls SSE connections past its "
             "`--backpressure` limit (it must be set above the stream limit) and holds ~41 KB per SSE "
             "client against ~23 KB for uvicorn.",
         ]

@@ -5,7 +5,7 @@ and what parsing in the worker pool costs beside parsing in-process (bench/_pool
                                      [--no-pool] [--pool-runs 500] [--quiet-wait 20] [--out bench/RESULTS.md]
 
 The documents are synthetic (written here, 1–2 KB of HTML per update), in each adapter's wire format.
-Targets (issue 3): parse+normalize ≥ 20,000 events/s on one core; SQLite apply ≥ 10,000 new events/s;
+Targets: parse+normalize ≥ 20,000 events/s on one core; SQLite apply ≥ 10,000 new events/s;
 re-applying an unchanged snapshot ≥ 10× faster than the first apply. The parse pool: a one-update
 document costs ≤ 2 ms more through the pool than in-process (p50 over `--pool-runs` pairs of runs).
 """

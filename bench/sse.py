@@ -9,7 +9,7 @@ holding the N streams. With taskset and two cores the server is pinned to one co
 other. Measured: delivery latency from commit (writer's clock right after `store.apply`) to receipt
 (client's clock on reading the frame) over every client and change; RSS per idle client ((RSS with N
 idle streams − RSS with none) / N); server CPU while writing; and that every client got every change
-exactly once. Targets (issue 6): p99 < 1 s at 10,000 clients, < 20 KB per idle client. Writes
+exactly once. Targets: p99 < 1 s at 10,000 clients, < 20 KB per idle client. Writes
 `## Live push (issue 6)` in bench/RESULTS.md.
 """
 

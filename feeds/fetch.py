@@ -58,7 +58,7 @@ _PERMANENT_REDIRECTS = frozenset({301, 308})
 
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
-    """Limits and manners for upstream requests (defaults from DESIGN §5)."""
+    """Limits and manners for upstream requests; the defaults bound what one hostile upstream can cost."""
 
     connect_timeout: float = 5.0
     total_timeout: float = 20.0  # the whole request, a slowly dripping body included

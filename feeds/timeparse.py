@@ -1,4 +1,5 @@
-"""Every time format the sources use (DESIGN §2) → an aware UTC datetime. Pure; never raises.
+"""Every time format the sources use (RFC 3339 / ISO 8601 with or without an offset, RFC 822, epoch
+seconds or milliseconds, `/Date(ms)/`) → an aware UTC datetime. Pure; never raises.
 
 `parse_time` returns the time and, when something had to be assumed (no offset, an unknown zone name,
 a date without a time), one human sentence saying what. Garbage gives `(None, sentence)`; no value

@@ -1,4 +1,4 @@
-"""Every time format of DESIGN §2, as a table."""
+"""Every time format the sources use (RFC 3339, RFC 822, epoch, `/Date(ms)/`…), as a table."""
 
 from __future__ import annotations
 

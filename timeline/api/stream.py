@@ -43,7 +43,7 @@ def tune_gc() -> None:
     With CPython's defaults, the futures that every waiting stream holds between changes outlive young
     collections and pile up in the oldest generation, so a full collection ran every second or two and
     walked the ~110 objects of each open stream for nothing: 0.5 s at 10,000 streams, most of the p99 of
-    delivery (issue 6). Cycles are still collected, just less often.
+    delivery. Cycles are still collected, just less often.
     """
     gc.set_threshold(*GC_THRESHOLDS)
 
@@ -61,7 +61,7 @@ class _EventStream(ASGIResponse):
     """The connection, served as plain ASGI: one frame on the handler's stack while it waits for the
     client to leave, and a task of its own (`_pump`, with a shallow stack) writing the frames: resuming
     the handler's deep stack of middleware for every frame would double the CPU per delivery, and each
-    extra frame held per stream costs memory ×10,000 (issue 6)."""
+    extra frame held per stream costs memory once for each of up to 10,000 open streams."""
 
     def __init__(self, stream: _Stream) -> None:
         self._stream = stream
@@ -182,7 +182,7 @@ class _Watchdog:
 async def _pump(stream: _Stream, send: Send) -> bool:
     """Write the stream until the fan-out ends it, then end the response; True when one write took
     longer than SEND_TIMEOUT instead. One timeout for the whole stream, expired on demand by a watchdog:
-    a timer per write would cost more than the write (issue 6)."""
+    with thousands of streams, a timer per write would cost more than the write itself."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(None) as deadline:

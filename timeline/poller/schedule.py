@@ -1,4 +1,5 @@
-"""When to poll a source next: a pure decision from its state and one poll's outcome (STYLE §5).
+"""When to poll a source next: a pure decision from its state and one poll's outcome, so every rule
+below is tested with a fake clock and a seeded random, without a poller or a network.
 
 - Successes adapt the source's own interval: halve it while updates keep coming, grow it ×1.5 while the
   blog is quiet, within [min_interval, max_interval]. A new or revived source starts at base_interval.

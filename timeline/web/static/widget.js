@@ -1,4 +1,4 @@
-// <live-timeline src="https://HOST/api/v1/timelines/ID">: one timeline, live (DESIGN §8).
+// <live-timeline src="https://HOST/api/v1/timelines/ID">: one timeline, live, in any host page.
 //
 //   <script type="module" src="https://HOST/widget.js"></script>
 //   <live-timeline src="https://HOST/api/v1/timelines/ID" order="desc" limit="20" theme="auto">
