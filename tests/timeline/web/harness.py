@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import orjson
 from playwright.async_api import Locator, Page, expect
 
 from tests.timeline.api.support import AUTH
+from tests.timeline.live.processes import live_env, running
 from tests.timeline.store.drafts import draft, minutes
 from tests.timeline.web.conftest import WATCH_VIOLATIONS, host_page
-from tests.upstream import GuardianBlog, Upstream, respond, snapshot
+from tests.upstream import GuardianBlog, Upstream, closed_port, respond, snapshot
 from timeline.store import Store
 
 _names = itertools.count()
@@ -33,6 +37,20 @@ class FlaggedBlog(GuardianBlog):
             block["attributes"] = self.attributes.get(block["id"], {})
             block["title"] = self.titles.get(block["id"], "")
         return orjson.dumps(item)
+
+
+@asynccontextmanager
+async def serving(folder: Path) -> AsyncIterator[App]:
+    """A real `timeline serve` over a SQLite file in `folder`, with an upstream for its timelines."""
+    database_url = f"sqlite+aiosqlite:///{folder / 'timeline.db'}"
+    port = closed_port()
+    async with (
+        Upstream() as upstream,
+        running(
+            ["serve", "--port", str(port)], live_env(database_url), folder / "serve.log", port=port
+        ) as served,
+    ):
+        yield App(served.url, database_url, upstream)
 
 
 @dataclass

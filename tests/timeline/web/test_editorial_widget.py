@@ -13,9 +13,8 @@ import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from tests.timeline.api.support import AUTH
-from tests.timeline.live.processes import live_env, running
-from tests.timeline.web.harness import App, FlaggedBlog, bodies, open_widget
-from tests.upstream import Upstream, closed_port
+from tests.timeline.web.harness import App, FlaggedBlog, bodies, open_widget, serving
+from tests.upstream import Upstream
 
 # Notes are plain text: tags are dropped and entities read, so this one holds a literal `<img …>`, which
 # must reach the reader as text.
@@ -26,15 +25,8 @@ NOTE = "<img src=x onerror=alert(1)> Figures from the count"
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
     folder = tmp_path_factory.mktemp("editorial-widget")
-    database_url = f"sqlite+aiosqlite:///{folder / 'timeline.db'}"
-    port = closed_port()
-    async with (
-        Upstream() as upstream,
-        running(
-            ["serve", "--port", str(port)], live_env(database_url), folder / "serve.log", port=port
-        ) as served,
-    ):
-        yield App(served.url, database_url, upstream)
+    async with serving(folder) as served:
+        yield served
 
 
 async def _events(http: httpx.AsyncClient, src: str) -> dict[str, dict[str, Any]]:

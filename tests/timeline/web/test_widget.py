@@ -17,7 +17,15 @@ from playwright.async_api import Browser, Locator, Page, Request, Route, expect
 
 from tests.timeline.live.processes import REPO, live_env, running
 from tests.timeline.web.conftest import ARTIFACTS, AXE_RUN, WAIT_MS, host_page, new_page
-from tests.timeline.web.harness import App, FlaggedBlog, bodies, no_violations, open_widget, raw_timeline
+from tests.timeline.web.harness import (
+    App,
+    FlaggedBlog,
+    bodies,
+    no_violations,
+    open_widget,
+    raw_timeline,
+    serving,
+)
 from tests.upstream import T0, Upstream, closed_port
 
 WIDGET = REPO / "timeline" / "web" / "static" / "widget.js"
@@ -28,15 +36,8 @@ GZIP_BUDGET = 15 * 1024
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
     folder = tmp_path_factory.mktemp("widget")
-    database_url = f"sqlite+aiosqlite:///{folder / 'timeline.db'}"
-    port = closed_port()
-    async with (
-        Upstream() as upstream,
-        running(
-            ["serve", "--port", str(port)], live_env(database_url), folder / "serve.log", port=port
-        ) as served,
-    ):
-        yield App(served.url, database_url, upstream)
+    async with serving(folder) as served:
+        yield served
 
 
 async def test_first_page_then_live_inserts_edits_deletions_and_the_pinned_post(
