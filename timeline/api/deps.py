@@ -62,6 +62,10 @@ class Services:
         self.seqs.advance(committed.timeline_id, committed.last_seq)
         await self.hub.publish(committed.timeline_id, committed.last_seq)
 
+    async def timeline_id(self, timeline: str) -> str:
+        """The id of `timeline` (an id or a slug), from the seq cache. Raises `TimelineNotFoundError`."""
+        return (await self.seqs.get(timeline)).timeline_id
+
 
 def provide_services(state: State) -> Services:
     services: Services = state.services

@@ -184,7 +184,7 @@ class EditingRoutes:
         data: JSONBody[PostCreate],
     ) -> EditedEvent:
         now = datetime.now(UTC)
-        timeline_id = await _timeline_id(services, timeline)
+        timeline_id = await services.timeline_id(timeline)
         return await services.store.post_event(timeline_id, data.post(now), editor=_editor(request), now=now)
 
     @patch(
@@ -205,7 +205,7 @@ class EditingRoutes:
         event_id: EventId,
         data: JSONBody[EventPatch],
     ) -> EditedEvent:
-        timeline_id = await _timeline_id(services, timeline)
+        timeline_id = await services.timeline_id(timeline)
         editor, now = _editor(request), datetime.now(UTC)
         return await services.store.edit_event(timeline_id, event_id, data.changes(), editor=editor, now=now)
 
@@ -224,7 +224,7 @@ class EditingRoutes:
         timeline: TimelineId,
         event_id: EventId,
     ) -> None:
-        timeline_id = await _timeline_id(services, timeline)
+        timeline_id = await services.timeline_id(timeline)
         await services.store.delete_event(
             timeline_id, event_id, editor=_editor(request), now=datetime.now(UTC)
         )
@@ -253,14 +253,10 @@ async def audit(
     ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200, description="Actions per call.")] = 50,
 ) -> Response[AuditLog]:
-    found = await services.store.audit(await _timeline_id(services, timeline), before=before_seq, limit=limit)
+    found = await services.store.audit(await services.timeline_id(timeline), before=before_seq, limit=limit)
     return Response(AuditLog(actions=found.entries, next=found.next), media_type=JSON, headers=PRIVATE)
 
 
 def _editor(request: Request[Any, Any, Any]) -> str:
     """The name of the key the request carries (the guard has checked it)."""
     return authenticate(request).name
-
-
-async def _timeline_id(services: Services, timeline: str) -> str:
-    return (await services.seqs.get(timeline)).timeline_id

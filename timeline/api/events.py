@@ -163,7 +163,7 @@ class EventController(EditingRoutes, Controller):
         event_id: EventId,
     ) -> Response[bytes]:
         if _keyed(request):
-            found = await services.store.edited_event(await _timeline_id(services, timeline), event_id)
+            found = await services.store.edited_event(await services.timeline_id(timeline), event_id)
             return _private(found.model_dump(mode="json"))
 
         async def render(entry: SeqEntry) -> Rendered:
@@ -188,7 +188,7 @@ class EventController(EditingRoutes, Controller):
         event_id: EventId,
     ) -> Response[bytes]:
         if _keyed(request):
-            timeline_id = await _timeline_id(services, timeline)
+            timeline_id = await services.timeline_id(timeline)
             found = await services.store.revisions(timeline_id, event_id, unpublished=True)
             return _private([r.model_dump(mode="json") for r in found])
 
@@ -254,10 +254,6 @@ def _keyed(request: Request[Any, Any, Any]) -> bool:
         return False
     require_key(request, request.route_handler)
     return True
-
-
-async def _timeline_id(services: Services, timeline: str) -> str:
-    return (await services.seqs.get(timeline)).timeline_id
 
 
 def _private(body: Any) -> Response[bytes]:
