@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import orjson
 import pytest
 
@@ -159,9 +157,7 @@ def test_an_empty_guardian_item_is_complete() -> None:
     ],
     ids=["comments", "titles", "headings", "open comments"],
 )
-def test_describing_a_hostile_body_stays_fast(body: bytes) -> None:
-    started = time.perf_counter()
+def test_a_hostile_body_is_described_as_what_it_is(body: bytes) -> None:
+    said = describe(body)
 
-    describe(body)
-
-    assert time.perf_counter() - started < 0.5
+    assert said is None or said == "the source sent a web page, not a live blog"

