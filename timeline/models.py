@@ -18,6 +18,7 @@ __all__ = [
     "EditedEvent",
     "Event",
     "EventDraft",
+    "Found",
     "HeldDeletions",
     "LastError",
     "Media",
@@ -208,6 +209,14 @@ class Source(_Frozen):
     health: SourceHealth = SourceHealth()
 
 
+class Found(_Frozen):
+    """What a source's document says of itself, as its first poll read it."""
+
+    format: str = Field(description="The adapter that read it (`guardian`, `jsonld`, `syndication`…).")
+    title: str | None = Field(None, description="The live blog's title, when the document gives one.")
+    updates: int = Field(ge=0, description="Updates read from it, before any were stored.")
+
+
 class Timeline(_Frozen):
     id: str
     slug: str
@@ -215,4 +224,8 @@ class Timeline(_Frozen):
     status: Literal["live", "ended"] = "live"
     created_at: UTCDateTime
     last_seq: int = Field(0, description="Seq of the timeline's latest change; 0 when it has none.")
+    events: int = Field(0, ge=0, description="Events the public reads: neither deleted nor hidden.")
+    last_event_at: UTCDateTime | None = Field(
+        None, description="Publication time of the newest of those events; null when there are none."
+    )
     sources: tuple[Source, ...] = ()

@@ -16,7 +16,7 @@ from timeline.api.fanout import Fanout
 from timeline.hub import Hub
 from timeline.keys import ApiKey, match_key
 from timeline.metrics import Metrics
-from timeline.models import Source
+from timeline.models import Found, Source
 from timeline.settings import Settings
 from timeline.store import ApplyResult, Committed, Store
 
@@ -31,7 +31,7 @@ class SourcePolling(Protocol):
     """Polling for the API (the poll pipeline), injected by the composition root so the API never
     imports the fetcher. Both raise the poll's error (`FeedsError`…) when it fails."""
 
-    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult]: ...
+    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult, Found]: ...
 
     async def poll_now(self, source_id: str) -> ApplyResult: ...
 

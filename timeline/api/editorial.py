@@ -260,3 +260,19 @@ async def audit(
 def _editor(request: Request[Any, Any, Any]) -> str:
     """The name of the key the request carries (the guard has checked it)."""
     return authenticate(request).name
+
+
+class KeyName(BaseModel):
+    name: str = Field(description="The key's name in TIMELINE_API_KEYS: who the audit log says acted.")
+
+
+@get(
+    "/api/v1/key",
+    summary="The key this request carries: valid here, and under which name",
+    description="A keyed read that needs no timeline: a client checks a key before it writes with it.",
+    tags=["editorial"],
+    security=BEARER,
+    responses=problem_responses(401, 403),
+)
+async def current_key(request: Request[Any, Any, Any]) -> Response[KeyName]:
+    return Response(KeyName(name=_editor(request)), media_type=JSON, headers=PRIVATE)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl
 from pydantic_core import PydanticCustomError
 
 from feeds.adapters import NAMES
-from timeline.models import Change, Event, Redacted
+from timeline.models import Change, Event, Found, Redacted
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -143,6 +143,7 @@ class SourceCreated(BaseModel):
     adapter: str
     timeline_id: str
     first_poll: ChangeCounts
+    found: Found = Field(description="What the first poll read: the format, the blog's title, its updates.")
 
 
 class EventPage(BaseModel):

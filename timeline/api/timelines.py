@@ -102,13 +102,14 @@ class TimelineController(Controller):
         self, services: NamedDependency[Services], timeline: TimelineId, data: JSONBody[SourceCreate]
     ) -> SourceCreated:
         found = await services.store.get_timeline(timeline)
-        source, result = await services.polling.attach(found.id, str(data.url), data.adapter)
+        source, result, read = await services.polling.attach(found.id, str(data.url), data.adapter)
         return SourceCreated(
             id=source.id,
             url=source.url,
             adapter=source.adapter,
             timeline_id=found.id,
             first_poll=_counts(result),
+            found=read,
         )
 
     @delete(

@@ -28,7 +28,7 @@ from feeds.errors import FeedsError, HTTPStatusError
 from feeds.fetch import FetchResult
 from timeline.errors import ConflictError
 from timeline.metrics import Metrics
-from timeline.models import Source
+from timeline.models import Found, Source
 from timeline.poller.parsing import Parsed, ParserCrashedError
 from timeline.poller.reader import Reader
 from timeline.poller.schedule import Outcome, ScheduleSettings, next_state
@@ -57,6 +57,7 @@ class PollReport:
     moved_to: str | None = None
     error: Exception | None = None  # why the poll failed, when it did
     warnings: tuple[str, ...] = ()  # what the document had wrong but was repaired or skipped
+    found: Found | None = None  # what the document said of itself, when it was read
 
 
 def body_hash(body: bytes) -> str:
@@ -137,6 +138,7 @@ class Pipeline:
             result.final_url if result is not None and result.permanent_redirect else None,
             error,
             parsed.warnings if parsed is not None else (),
+            _found(parsed),
         )
         log_report(report)
         self._count(report)
@@ -155,9 +157,10 @@ class Pipeline:
             raise ConflictError(f"source {source_id} is being polled right now; try again in a few seconds")
         return _applied(claim.source, await self._run(claim, fetched))
 
-    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult]:
+    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult, Found]:
         """Add a source and poll it first, leased to us from the start. A source whose first poll fails
-        is removed again and the poll's error raised: nothing unusable is attached."""
+        is removed again and the poll's error raised: nothing unusable is attached. With it, what the
+        first poll found: the format, the blog's title, how many updates."""
         now = self._clock()
         until = now + self._lease
         source = await self._store.add_source(timeline_id, url, adapter, now=now, lease=(self.owner, until))
@@ -165,7 +168,8 @@ class Pipeline:
         report = await self._run(claim)
         if report.error is not None:
             await self._store.remove_source(source.id)
-        return source, _applied(source, report)
+        applied = _applied(source, report)
+        return source, applied, report.found or Found(format=source.adapter, updates=0)
 
     async def _run(self, claim: Claim, fetched: FetchResult | None = None) -> PollReport:
         started = time.perf_counter()
@@ -215,6 +219,12 @@ class Pipeline:
         if report.applied is not None:
             applied = report.applied
             self._metrics.count_changes(applied.new, applied.updated, applied.deleted)
+
+
+def _found(parsed: Parsed | None) -> Found | None:
+    if parsed is None:
+        return None
+    return Found(format=parsed.adapter, title=parsed.title, updates=len(parsed.drafts))
 
 
 def _applied(source: Source, report: PollReport) -> ApplyResult:

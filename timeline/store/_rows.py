@@ -222,7 +222,8 @@ def source(row: Row[Any]) -> Source:
     )
 
 
-def timeline(row: Row[Any], sources: Sequence[Source] = ()) -> Timeline:
+def timeline(row: Row[Any], sources: Sequence[Source] = (), published: Row[Any] | None = None) -> Timeline:
+    """`published`: the timeline's count of published events and the newest one's time, when it has any."""
     fields = row._mapping
     return Timeline(
         id=fields["id"],
@@ -231,5 +232,7 @@ def timeline(row: Row[Any], sources: Sequence[Source] = ()) -> Timeline:
         status=fields["status"],
         created_at=fields["created_at"],
         last_seq=fields["last_seq"],
+        events=published.events if published is not None else 0,
+        last_event_at=published.last_event_at if published is not None else None,
         sources=tuple(sources),
     )

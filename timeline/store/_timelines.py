@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Update, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, Update, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,7 +18,7 @@ from timeline.models import Source, Timeline
 from timeline.store import _rows
 from timeline.store._base import StoreBase, took, utcnow, wrap_errors
 from timeline.store._writes import touch
-from timeline.store.tables import sources, timelines
+from timeline.store.tables import LISTED, events, sources, timelines
 from timeline.store.types import Committed
 
 # Lowercase ASCII words joined by single hyphens: never an id (ids have `_`), always URL-safe.
@@ -77,7 +77,8 @@ class TimelinesMixin(StoreBase):
         async with self._reading() as conn:
             rows = await conn.execute(select(timelines).order_by(timelines.c.created_at, timelines.c.id))
             attached = await _sources_by_timeline(conn)
-        return [_rows.timeline(row, attached[row.id]) for row in rows]
+            counted = {row.timeline_id: row for row in await conn.execute(_published())}
+        return [_rows.timeline(row, attached[row.id], counted.get(row.id)) for row in rows]
 
     @wrap_errors
     async def update_timeline(
@@ -146,7 +147,21 @@ async def _timeline(conn: AsyncConnection, id_or_slug: str) -> Timeline:
     attached = await conn.execute(
         select(sources).where(sources.c.timeline_id == row.id).order_by(sources.c.created_at)
     )
-    return _rows.timeline(row, [_rows.source(s) for s in attached])
+    counted = (await conn.execute(_published().where(events.c.timeline_id == row.id))).one_or_none()
+    return _rows.timeline(row, [_rows.source(s) for s in attached], counted)
+
+
+def _published() -> Select[Any]:
+    """Per timeline: how many events the public reads, and the newest one's time."""
+    return (
+        select(
+            events.c.timeline_id,
+            func.count().label("events"),
+            func.max(events.c.published_at).label("last_event_at"),
+        )
+        .where(LISTED)
+        .group_by(events.c.timeline_id)
+    )
 
 
 async def _sources_by_timeline(conn: AsyncConnection) -> dict[str, list[Source]]:

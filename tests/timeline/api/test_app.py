@@ -15,7 +15,7 @@ from litestar.exceptions import LitestarDeprecationWarning
 from tests.timeline.api.conftest import Client
 from tests.timeline.api.support import AUTH, PROBLEM, asgi_client, assert_problem, build_app, running
 from timeline.api import create_app
-from timeline.models import Source
+from timeline.models import Found, Source
 from timeline.settings import Settings
 from timeline.store import ApplyResult, Store
 from timeline.wiring import polling
@@ -130,7 +130,7 @@ async def test_a_bad_update_names_the_field(client: Client, timeline: dict[str, 
 class Exploding:
     """Polling that fails the way only a bug can: nothing real raises a bare RuntimeError on request."""
 
-    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult]:
+    async def attach(self, timeline_id: str, url: str, adapter: str) -> tuple[Source, ApplyResult, Found]:
         raise RuntimeError("secret internals: password=hunter2")
 
     async def poll_now(self, source_id: str) -> ApplyResult:

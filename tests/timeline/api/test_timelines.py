@@ -112,6 +112,7 @@ async def test_add_source_answers_201_with_its_first_poll(
     assert created["id"].startswith("src_")
     assert (created["url"], created["adapter"], created["timeline_id"]) == (url, "guardian", timeline["id"])
     assert created["first_poll"] == {"new": 3, "updated": 0, "deleted": 0}
+    assert created["found"] == {"format": "guardian", "title": "Election night – live", "updates": 3}
 
 
 async def test_add_source_reads_a_real_live_blog(
@@ -352,3 +353,51 @@ async def test_a_refused_write_changes_nothing(client: Client, timeline: dict[st
 async def test_reads_need_no_key(client: Client, timeline: dict[str, Any]) -> None:
     for path in (TIMELINES, f"{TIMELINES}/{timeline['id']}", f"{TIMELINES}/{timeline['id']}/events"):
         assert (await client.get(path)).status_code == 200
+
+
+async def test_the_attach_answer_says_what_the_first_poll_found(
+    client: Client, timeline: dict[str, Any], upstream: Upstream, fixture_bytes: Callable[[str], bytes]
+) -> None:
+    upstream.routes["/clockwatch"] = respond(
+        "200 OK", {"Content-Type": "application/json"}, fixture_bytes(GUARDIAN)
+    )
+
+    response = await client.post(
+        f"{TIMELINES}/{timeline['id']}/sources", json={"url": upstream.url("/clockwatch")}, headers=AUTH
+    )
+
+    found = response.json()["found"]
+    assert (found["format"], found["updates"]) == ("guardian", 12)  # detected: attached as `auto`
+    assert found["title"] and isinstance(found["title"], str)
+
+
+async def test_timelines_count_their_published_events_and_the_newest_time(
+    client: Client, timeline: dict[str, Any], source: dict[str, Any]
+) -> None:
+    events = (await client.get(f"{TIMELINES}/{timeline['id']}/events")).json()["events"]
+    newest = events[0]
+
+    await client.patch(
+        f"{TIMELINES}/{timeline['id']}/events/{newest['id']}", json={"hidden": True}, headers=AUTH
+    )
+
+    (listed,) = (await client.get(TIMELINES)).json()
+    one = (await client.get(f"{TIMELINES}/{timeline['id']}")).json()
+    assert listed["events"] == one["events"] == len(events) - 1
+    assert listed["last_event_at"] == one["last_event_at"] == events[1]["published_at"]
+
+
+async def test_an_empty_timeline_has_no_events_and_no_newest_time(client: Client) -> None:
+    created = (await client.post(TIMELINES, json={"title": "Quiet"}, headers=AUTH)).json()
+
+    assert (created["events"], created["last_event_at"]) == (0, None)
+
+
+async def test_the_key_route_names_the_key_and_refuses_others(client: Client) -> None:
+    named = await client.get("/api/v1/key", headers=AUTH)
+    wrong = await client.get("/api/v1/key", headers={"Authorization": "Bearer nope"})
+
+    assert named.status_code == 200 and named.json() == {"name": "key1"}
+    assert named.headers["cache-control"] == "private, no-store"
+    assert_problem(wrong, 403, "forbidden")
+    assert_problem(await client.get("/api/v1/key"), 401, "unauthorized")
