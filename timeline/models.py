@@ -228,4 +228,7 @@ class Timeline(_Frozen):
     last_event_at: UTCDateTime | None = Field(
         None, description="Publication time of the newest of those events; null when there are none."
     )
+    editorial_source: str = Field(
+        "", description="The `source_id` of the editors' own posts, which is never among `sources`."
+    )
     sources: tuple[Source, ...] = ()

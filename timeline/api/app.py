@@ -18,7 +18,7 @@ from timeline.api.bodies import MAX_BODY_BYTES, JSONRequest
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourcePolling, provide_services
 from timeline.api.edge import HEAD, Edge, allowed_methods, has_websockets
-from timeline.api.editorial import audit, current_key
+from timeline.api.editorial import audit, current_key, preview
 from timeline.api.events import EventController
 from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
@@ -88,6 +88,7 @@ def create_app(
             EventController,
             audit,
             current_key,
+            preview,
             SyndicationController,
             StreamController,
             list_sources,

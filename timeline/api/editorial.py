@@ -20,6 +20,7 @@ from timeline.api.deps import PRIVATE, EventId, Services, TimelineId, authentica
 from timeline.api.problems import problem_responses
 from timeline.api.schemas import DATE_TIME, TITLE_PATTERN, Title
 from timeline.models import EditedEvent, Media
+from timeline.normalize import clean_body
 from timeline.store import AuditEntry, Post
 
 GUARDS = [require_key]
@@ -276,3 +277,28 @@ class KeyName(BaseModel):
 )
 async def current_key(request: Request[Any, Any, Any]) -> Response[KeyName]:
     return Response(KeyName(name=_editor(request)), media_type=JSON, headers=PRIVATE)
+
+
+class BodyPreview(_Closed):
+    body_html: str = Field(min_length=1, max_length=MAX_BODY_HTML, description=_BODY)
+
+
+class CleanBody(BaseModel):
+    body_html: str = Field(description="What a post with this body stores and serves: sanitized HTML.")
+    body_text: str = Field(description="Its plain-text rendering.")
+
+
+@post(
+    "/api/v1/preview",
+    summary="A post's body as it would be stored, sanitized, without storing anything",
+    description="Editors see what readers will get before they publish: the allow-list keeps text "
+    "formatting, links, lists, quotes and https images.",
+    status_code=200,
+    tags=["editorial"],
+    guards=GUARDS,
+    security=BEARER,
+    responses=problem_responses(400, 401, 403, 413, 503),
+)
+async def preview(data: JSONBody[BodyPreview]) -> Response[CleanBody]:
+    html, text = clean_body(data.body_html)
+    return Response(CleanBody(body_html=html, body_text=text), media_type=JSON, headers=PRIVATE)

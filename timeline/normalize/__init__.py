@@ -12,7 +12,7 @@ from timeline.models import EventDraft
 from timeline.normalize.content_hash import content_hash
 from timeline.normalize.sanitize import absolute_http_url, html_to_text, plain_text, sanitize_html
 
-__all__ = ["normalize"]
+__all__ = ["clean_body", "normalize"]
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -88,6 +88,12 @@ def _draft(update: ParsedUpdate, source_id: str, now: datetime, base_url: str | 
         deleted=update.deleted,
         content_hash=digest,
     )
+
+
+def clean_body(html: str) -> tuple[str, str]:
+    """An editorial post's body as the store keeps it: sanitized HTML and its text (a post has no base URL
+    for relative links to resolve against)."""
+    return _render_body(html, None)
 
 
 def _render_body(html: str, base_url: str | None) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 
+from timeline.ids import editorial_source_id
 from timeline.models import (
     EditedEvent,
     Event,
@@ -234,5 +235,6 @@ def timeline(row: Row[Any], sources: Sequence[Source] = (), published: Row[Any] 
         last_seq=fields["last_seq"],
         events=published.events if published is not None else 0,
         last_event_at=published.last_event_at if published is not None else None,
+        editorial_source=editorial_source_id(fields["id"]),
         sources=tuple(sources),
     )

@@ -293,3 +293,31 @@ async def test_the_openapi_document_describes_the_editorial_api(client: Client) 
     assert "AuditLog" in str(paths["/api/v1/timelines/{timeline}/audit"]["get"]["responses"]["200"])
     assert "AuditEntry" in str(schemas["AuditLog"]["properties"]["actions"])
     assert "EditedEvent" in str(one["get"]["responses"]["200"])
+
+
+async def test_a_preview_is_the_body_a_post_would_store(client: Client, timeline: dict[str, Any]) -> None:
+    body = '<p onclick="x()">Turnout <b>high</b> <script>alert(1)</script><img src="https://img.example/a.jpg"></p>'
+
+    previewed = await client.post("/api/v1/preview", json={"body_html": body}, headers=AUTH)
+    posted = await client.post(
+        f"/api/v1/timelines/{timeline['id']}/events", json={"body_html": body}, headers=AUTH
+    )
+
+    assert previewed.status_code == 200, previewed.text
+    assert previewed.json() == {
+        "body_html": posted.json()["body_html"],
+        "body_text": posted.json()["body_text"],
+    }
+    assert "script" not in previewed.json()["body_html"] and "onclick" not in previewed.json()["body_html"]
+    assert previewed.headers["cache-control"] == "private, no-store"
+    assert_problem(await client.post("/api/v1/preview", json={"body_html": body}), 401, "unauthorized")
+
+
+async def test_a_timeline_names_its_editorial_source(client: Client, timeline: dict[str, Any]) -> None:
+    posted = await client.post(
+        f"/api/v1/timelines/{timeline['id']}/events", json={"body_html": "<p>Ours</p>"}, headers=AUTH
+    )
+    found = (await client.get(f"/api/v1/timelines/{timeline['id']}")).json()
+
+    assert posted.json()["source_id"] == found["editorial_source"]
+    assert found["editorial_source"] not in [s["id"] for s in found["sources"]]
