@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 EXIT_PARSE = 2
 EXIT_FETCH = 3
+KEYS_HINT = "a key from TIMELINE_API_KEYS"
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -217,11 +218,12 @@ def ingest(source: str, timeline_slug: str, adapter: str) -> None:
         _fail(exc.message, 1)
 
 
-def _api_keys(settings: Settings) -> Settings:
-    """Settings with an API key: the configured ones, or one made and kept beside the database. The key
-    itself is printed only when it is made: on later starts it stays in its file, out of logs."""
+def _api_keys(settings: Settings) -> tuple[Settings, str]:
+    """Settings with an API key: the configured ones, or one made and kept beside the database; and where
+    an editor finds the key to sign in to the console with. The key itself is printed only when it is
+    made: on later starts it stays in its file, out of logs."""
     if settings.named_api_keys:
-        return settings
+        return settings, KEYS_HINT
     path = key_file(settings.database_url)
     key, created = load_or_create_key(path)
     if created:
@@ -237,7 +239,8 @@ def _api_keys(settings: Settings) -> Settings:
         parse_api_keys(key)
     except ValueError as exc:
         _fail(f"the key in {path} is not usable ({exc}); delete the file to make a new one", 1)
-    return settings.model_copy(update={"api_keys": key})
+    hint = "the key above" if created else f"the key in {path}"
+    return settings.model_copy(update={"api_keys": key}), hint
 
 
 def _warn_loose(path: Path) -> None:
@@ -250,7 +253,15 @@ def _warn_loose(path: Path) -> None:
         )
 
 
-def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool, poll: bool) -> None:
+def _run_server(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    *,
+    migrate: bool,
+    poll: bool,
+    key_hint: str = KEYS_HINT,
+) -> None:
     import uvicorn
 
     from timeline.api import create_app
@@ -258,6 +269,7 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
     from timeline.logs import configure_logging
     from timeline.metrics import Metrics
     from timeline.web import web_routes
+    from timeline.web.admin import CONSOLE_PATH
     from timeline.wiring import make_hub, polling
 
     host, port = host or settings.host, port or settings.port
@@ -268,6 +280,7 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
     )
+    click.echo(f"Console: http://{host}:{port}{CONSOLE_PATH} (sign in with {key_hint})", err=True)
     config = uvicorn.Config(
         app,
         host=host,
@@ -314,7 +327,8 @@ def serve(host: str | None, port: int | None) -> None:
     """Run the API and pollers over the embedded database, migrating it first: the one-command start."""
     from timeline.settings import get_settings
 
-    _run_server(_api_keys(get_settings()), host, port, migrate=True, poll=True)
+    settings, hint = _api_keys(get_settings())
+    _run_server(settings, host, port, migrate=True, poll=True, key_hint=hint)
 
 
 @main.command()

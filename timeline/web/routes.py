@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, get
+from litestar import get
 from litestar.handlers import HTTPRouteHandler
+from litestar.response import Redirect
 
-from timeline.web.assets import Asset
+from timeline.web.admin import CONSOLE_PATH, admin_routes
+from timeline.web.assets import Asset, static_route
 from timeline.web.embed import embed
 from timeline.web.oembed import oembed
 
@@ -15,14 +15,12 @@ STATIC = ("widget.js", "embed.js", "embed-host.js", "embed.css")
 
 
 def web_routes() -> list[HTTPRouteHandler]:
-    """The embed page, its scripts and style, and `/widget.js`."""
-    return [embed, oembed, *(_static_route(name) for name in STATIC)]
+    """The embed page, its scripts and style, `/widget.js`, and the editors' console."""
+    assets = (static_route(f"/{name}", Asset.load(name)) for name in STATIC)
+    return [embed, oembed, home, *assets, *admin_routes()]
 
 
-def _static_route(name: str) -> HTTPRouteHandler:
-    asset = Asset.load(name)
-
-    async def static(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return asset.response(request)
-
-    return get(f"/{name}", include_in_schema=False, name=f"static:{name}")(static)
+@get("/", include_in_schema=False)
+async def home() -> Redirect:
+    """Nothing else lives at the root: whoever opens the service's address lands on the console."""
+    return Redirect(CONSOLE_PATH, status_code=302)
