@@ -131,6 +131,7 @@ async def test_api_process_end_to_end(tmp_path: Path) -> None:
         assert refused.status_code == 401
 
     assert f"Serving {api.url}/api/v1/timelines" in api.output()
+    assert f"Console: {api.url}/admin (sign in with a key from TIMELINE_API_KEYS)" in api.output()
 
 
 async def test_serve_makes_a_key_once_and_keeps_it(tmp_path: Path) -> None:
@@ -141,13 +142,25 @@ async def test_serve_makes_a_key_once_and_keeps_it(tmp_path: Path) -> None:
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         key = key_file.read_text().strip()
         assert key and key in first.output() and "Created an API key" in first.output()
+        assert f"Console: {first.url}/admin (sign in with the key above)" in first.output()
         await _writes_need(first, key)
+        await _root_leads_to_the_console(first)
 
     async with server("serve", env, tmp_path / "second.log") as second:
         assert key_file.read_text().strip() == key
         assert f"Using the API key saved in {key_file}" in second.output()
         assert "Created an API key" not in second.output()
+        assert f"Console: {second.url}/admin (sign in with the key in {key_file})" in second.output()
         await _writes_need(second, key)
+
+
+async def _root_leads_to_the_console(running: Server) -> None:
+    async with httpx.AsyncClient(base_url=running.url) as http:
+        root = await http.get("/")
+        console = await http.get(root.headers["location"])
+    assert (root.status_code, root.headers["location"]) == (302, "/admin")
+    assert console.status_code == 200 and "<title>Console" in console.text
+    assert "frame-ancestors 'none'" in console.headers["content-security-policy"]
 
 
 async def _writes_need(running: Server, key: str) -> None:

@@ -100,10 +100,6 @@ async def test_an_editor_runs_a_timeline_from_the_console(
         assert copied.startswith(f'<iframe data-live-timeline src="{app.url}/embed/console-night"')
         await expect(page.locator("ol.audit > li").first).to_contain_text("key1 posted")
 
-        ARTIFACTS.mkdir(exist_ok=True)
-        await page.evaluate("scrollTo(0, 0)")
-        await page.screenshot(path=ARTIFACTS / "console-timeline-1280.png")
-
         host = "<!doctype html><html lang='en'><head><title>Host</title></head><body><h1>Elsewhere</h1>"
         host_server.routes["/"] = respond("200 OK", {"Content-Type": "text/html"}, (host + copied).encode())
         async with new_page(browser) as elsewhere:
@@ -121,6 +117,10 @@ async def test_an_editor_runs_a_timeline_from_the_console(
         await expect(source.locator("dd.last-error")).to_contain_text("500")
         await expect(source.locator("dd").first).to_have_text("Failing")
         await no_violations(page)
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.set_viewport_size({"width": 1280, "height": 1200})
+        await page.evaluate("scrollTo(0, 0)")
+        await page.screenshot(path=ARTIFACTS / "console-timeline-1280.png")  # docs/console.png
     assert KEY not in _served_log(app)
 
 

@@ -7,7 +7,7 @@ const PREVIEW_DELAY_MS = 400;
 
 export function composerSection(timeline, stored) {
   const title = h("input", { id: "post-title", maxlength: 300 });
-  const body = h("textarea", { id: "post-body", rows: 6, required: true, "aria-describedby": "post-body-help" });
+  const body = h("textarea", { id: "post-body", rows: 4, required: true, "aria-describedby": "post-body-help" });
   const keyEvent = h("input", { id: "post-key-event", type: "checkbox" });
   const pinned = h("input", { id: "post-pinned", type: "checkbox" });
   const preview = h("div", { class: "body preview", id: "post-preview" });
