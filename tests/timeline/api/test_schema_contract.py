@@ -119,7 +119,7 @@ def _query(document: dict[str, Any], path: str, name: str) -> dict[str, Any]:
 
 def test_bodies_that_refuse_extra_fields_say_so(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
-    for name in ("TimelineCreate", "TimelineUpdate", "SourceCreate"):
+    for name in ("TimelineCreate", "TimelineUpdate", "SourceCreate", "BodyPreview"):
         assert schemas[name]["additionalProperties"] is False, name
     assert schemas["TimelineCreate"]["properties"]["slug"]["pattern"] == "^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -151,10 +151,12 @@ def test_the_document_lists_every_operation(document: dict[str, Any]) -> None:
         ("GET", f"{timeline}/events/{{event_id}}/revisions"), ("GET", f"{timeline}/changes"),
         ("POST", f"{timeline}/events"), ("PATCH", f"{timeline}/events/{{event_id}}"),
         ("DELETE", f"{timeline}/events/{{event_id}}"), ("GET", f"{timeline}/audit"),
+        ("GET", "/api/v1/key"), ("POST", "/api/v1/preview"),
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     }  # fmt: skip
     assert expected <= operations
     writes = [(method, path) for method, path in operations if method != "GET"]
     assert all(document["paths"][path][method.lower()].get("security") for method, path in writes)
+    assert document["paths"]["/api/v1/key"]["get"]["security"] == [{"bearer": []}]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document["openapi"].startswith("3.1.")
