@@ -5,6 +5,7 @@ import { h, message, rerender, sanitizedHtml, say, when } from "./dom.js";
 
 export function eventsSection(timeline, composer, changed) {
   const events = new Map(); // id → the event as the console last read it
+  const drawn = new Map(); // id → { shape, node }: an unchanged event keeps its node (and what is typed in it)
   const list = h("ol", { class: "events", "aria-labelledby": "events-title" });
   const feedback = h("p", { role: "alert" });
   const state = h("p", { class: "muted", role: "status", text: "Connecting…" });
@@ -19,17 +20,30 @@ export function eventsSection(timeline, composer, changed) {
     clearTimeout(pending);
     pending = setTimeout(() => {
       const newest = [...events.values()].sort(newestFirst);
-      rerender(list, () => (newest.length ? newest.map(item) : h("li", { class: "muted", text: "No events yet." })));
+      rerender(list, () => (newest.length ? newest.map(node) : h("li", { class: "muted", text: "No events yet." })));
+      for (const id of drawn.keys()) if (!events.has(id)) drawn.delete(id);
     }, 0);
   }
 
+  function node(event) {
+    const shape = `${event.seq}:${event.hidden}:${noteOpen === event.id}`;
+    const known = drawn.get(event.id);
+    if (known?.shape === shape) return known.node;
+    const made = item(event);
+    drawn.set(event.id, { shape, node: made });
+    return made;
+  }
+
+  /** The newer of what we hold and `event`: a frame of the stream may come after an editor's own answer. */
   function keep(event) {
+    if ((events.get(event.id)?.seq ?? 0) > event.seq) return;
     events.set(event.id, event);
     render();
   }
 
   /** A tombstone: deleted for good, or hidden by an editor, which only a keyed read tells. */
   async function unpublished(tombstone) {
+    if ((events.get(tombstone.id)?.seq ?? 0) > tombstone.seq) return;
     try {
       const whole = await call("GET", `${base}/${encodeURIComponent(tombstone.id)}`);
       if (whole.hidden && !whole.deleted) return keep(whole);
