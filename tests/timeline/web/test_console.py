@@ -121,6 +121,11 @@ async def test_an_editor_runs_a_timeline_from_the_console(
         await page.set_viewport_size({"width": 1280, "height": 1200})
         await page.evaluate("scrollTo(0, 0)")
         await page.screenshot(path=ARTIFACTS / "console-timeline-1280.png")  # docs/console.png
+
+        await page.get_by_role("link", name="All timelines").click()
+        listed = page.locator("ul.timelines > li").filter(has=page.get_by_role("link", name="Console night"))
+        await expect(listed).to_contain_text("3 events")  # the hidden one is not counted
+        await expect(listed).to_contain_text("1 of 1 source failing")
     assert KEY not in _served_log(app)
 
 

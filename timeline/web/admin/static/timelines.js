@@ -78,13 +78,10 @@ function item(timeline, feedback, refresh) {
       "p",
       { class: "facts" },
       h("span", { class: `status ${timeline.status}`, text: ended ? "Ended" : "Live" }),
-      ` · ${timeline.events} ${timeline.events === 1 ? "event" : "events"} · last update `,
-      when(timeline.last_event_at),
+      ` · ${plural(timeline.events, "event")} · `,
+      timeline.last_event_at ? ["newest ", when(timeline.last_event_at)] : "no updates yet",
       " · ",
-      h("span", {
-        class: failing.length ? "error" : "",
-        text: failing.length ? `${failing.length} of ${timeline.sources.length} sources failing` : `${timeline.sources.length} sources, none failing`,
-      }),
+      h("span", { class: failing.length ? "error" : "", text: sourcesSaid(timeline.sources.length, failing.length) }),
     ),
     h(
       "p",
@@ -95,4 +92,11 @@ function item(timeline, feedback, refresh) {
         "Delete", hidden(` ${timeline.title}`)),
     ),
   );
+}
+
+const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+
+function sourcesSaid(count, failing) {
+  if (count === 0) return "no sources yet";
+  return failing ? `${failing} of ${plural(count, "source")} failing` : `${plural(count, "source")}, none failing`;
 }
