@@ -128,3 +128,22 @@ async def test_ensure_source_creates_what_is_missing(store: Store) -> None:
     again = await store.ensure_source("budget", "https://news.example/budget", "guardian")
     assert created == again
     assert (await store.get_timeline("budget")).title == "Budget"
+
+
+async def test_timelines_count_what_the_public_reads_and_its_newest_time(
+    store: Store, timeline: Timeline, source: Source
+) -> None:
+    other = await store.create_timeline("Other")
+    updates = [draft(source.id, f"u{n}", at=minutes(n)) for n in range(4)]
+    await store.apply(
+        source.id, [*updates, draft(source.id, "gone", at=minutes(9), deleted=True)], complete=False, now=T0
+    )
+    newest = await store.page(timeline.id, limit=1)
+    await store.edit_event(timeline.id, newest.events[0].id, {"hidden": True}, editor="desk", now=T0)
+
+    found = await store.get_timeline(timeline.id)
+    assert (found.events, found.last_event_at) == (3, minutes(2))  # neither the deleted nor the hidden
+    assert [(t.id, t.events, t.last_event_at) for t in await store.list_timelines()] == [
+        (timeline.id, 3, minutes(2)),
+        (other.id, 0, None),
+    ]
