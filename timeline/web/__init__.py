@@ -1,4 +1,4 @@
-"""The embeddable timeline: `/widget.js`, the `/embed/{id}` iframe page, and oEmbed.
+"""The embeddable timeline (`/widget.js`, the `/embed/{id}` iframe page, oEmbed) and the editors' console.
 
 Like `timeline.api` it only reads the store; it builds on the API's cached read path.
 """

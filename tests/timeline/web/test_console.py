@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Dialog, Locator, Page, expect
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from tests.timeline.api.support import AUTH, KEY
 from tests.timeline.web.conftest import ARTIFACTS, AXE_RUN, WATCH_VIOLATIONS, new_page
@@ -133,6 +134,32 @@ def _served_log(app: App) -> str:
     """Everything the server printed: the key must never appear in it."""
     folder = Path(app.database_url.removeprefix("sqlite+aiosqlite:///")).parent
     return (folder / "serve.log").read_text(errors="replace")
+
+
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src https:; connect-src 'self'; "
+    "frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+    "require-trusted-types-for 'script'; trusted-types console"
+)
+
+
+async def test_the_page_has_a_strict_policy_and_its_files_are_served_compressed(app: App) -> None:
+    async with httpx.AsyncClient(base_url=app.url) as http:
+        page = await http.get("/admin")
+        script = await http.get("/admin/console.js", headers={"Accept-Encoding": "br"})
+        again = await http.get("/admin/console.js", headers={"If-None-Match": script.headers["etag"]})
+    assert page.headers["content-security-policy"] == CONSOLE_CSP
+    assert (page.headers["x-content-type-options"], page.headers["referrer-policy"]) == (
+        "nosniff",
+        "no-referrer",
+    )
+    document = HTMLParser(page.text)
+    assert [s.attributes.get("src") for s in document.css("script")] == ["/admin/console.js"]  # none inline
+    assert document.css_first("input") is None  # the sign-in form is the script's: nothing to submit bare
+    assert script.headers["content-encoding"] == "br" and script.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    assert again.status_code == 304
 
 
 async def test_the_key_stays_in_the_tab_and_off_urls_and_cookies(app: App, browser: Browser) -> None:
