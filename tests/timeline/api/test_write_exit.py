@@ -170,6 +170,16 @@ async def _delete_event(world: World) -> None:
     assert [e["upstream_id"] for e in (await _seen(world, tag, told))["events"]] == ["b2"]
 
 
+async def _preview(world: World) -> None:
+    """A POST that stores nothing: readers keep their page, and the hub hears of nothing."""
+    await world.create()
+    tag, told = await world.primed(), len(world.hub.told)
+    previewed = await world.client.post("/api/v1/preview", json={"body_html": "<p>Draft</p>"}, headers=AUTH)
+    assert previewed.status_code == 200, previewed.text
+    unchanged = await world.client.get(world.path("/events"), headers={"If-None-Match": tag})
+    assert unchanged.status_code == 304 and world.hub.told[told:] == []
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/timelines"): _create_timeline,
     ("PATCH", TIMELINE): _rename,
@@ -180,6 +190,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{TIMELINE}/events"): _post,
     ("PATCH", f"{TIMELINE}/events/{{event_id}}"): _override,
     ("DELETE", f"{TIMELINE}/events/{{event_id}}"): _delete_event,
+    ("POST", "/api/v1/preview"): _preview,
 }
 
 
