@@ -67,7 +67,8 @@ class ParseLimits:
 
 @dataclass(frozen=True, slots=True)
 class ParseJob:
-    """One document to parse as the updates of `source_id`; `now` dates updates that carry no time."""
+    """One document to parse as the updates of `source_id`; `now` dates updates that carry no time, and
+    updates whose raw hash is `known` (stored already, unchanged) are not normalized again."""
 
     body: bytes
     base_url: str
@@ -75,6 +76,7 @@ class ParseJob:
     now: datetime
     adapter: str = "auto"
     content_type: str | None = None
+    known: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +88,10 @@ class Parsed:
     complete: bool
     ended: bool
     warnings: tuple[str, ...]
-    drafts: list[EventDraft]
+    drafts: list[EventDraft]  # of the updates not known
     coverage_start: datetime | None = None  # as the source declares it (JSON-LD)
     coverage_end: datetime | None = None
+    seen: list[str] = dataclasses.field(default_factory=list)  # raw hashes of the known updates listed
 
 
 def default_workers() -> int:
@@ -101,16 +104,17 @@ def run_job(job: ParseJob, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     snapshot = parse(
         job.body, job.base_url, adapter=job.adapter, content_type=job.content_type, limits=limits
     )
-    drafts = normalize(snapshot, source_id=job.source_id, now=job.now)
+    normalized = normalize(snapshot, source_id=job.source_id, now=job.now, known=job.known)
     return Parsed(
         snapshot.adapter,
         snapshot.title,
         snapshot.complete,
         snapshot.ended,
         snapshot.warnings,
-        drafts,
+        normalized.drafts,
         snapshot.coverage_start,
         snapshot.coverage_end,
+        normalized.seen,
     )
 
 

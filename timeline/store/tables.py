@@ -193,6 +193,10 @@ events = Table(
     Column("source_title", Text),
     Column("source_pinned", Boolean, nullable=False, server_default=false()),
     Column("source_key_event", Boolean, nullable=False, server_default=false()),
+    # The hash of the update as the source last sent it, before normalization (`normalize.raw_hash`):
+    # a poll skips normalizing the updates whose hash it finds here. NULL in rows written before it was
+    # kept.
+    Column("raw_hash", Text),
     Column("revision", Integer, nullable=False),
     Column("deleted", Boolean, nullable=False),
     Column("seq", BigInteger, nullable=False),

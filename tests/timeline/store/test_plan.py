@@ -90,7 +90,9 @@ def test_the_guard_holds_mass_deletions_until_the_same_list_is_confirmed(
         now += timedelta(seconds=pause)
         drafts = _drafts(listed, deleted)
         todo = plan(source.stored, drafts, complete=complete)
-        decided = guard(todo, source.stored, drafts, source.hold, complete=complete, now=now, policy=POLICY)
+        decided = guard(
+            todo, source.stored, listed_ids(drafts), source.hold, complete=complete, now=now, policy=POLICY
+        )
         kept = decided.plan
         assert (kept.inserts, kept.rewrites, kept.tombstones) == (
             todo.inserts,
