@@ -11,10 +11,10 @@ from feeds.types import Media, ParsedSnapshot, ParsedUpdate
 from timeline.ids import event_id
 from timeline.models import EventDraft
 from timeline.normalize.content_hash import content_hash
-from timeline.normalize.raw_hash import VERSION, raw_hash
+from timeline.normalize.raw_hash import raw_hash
 from timeline.normalize.sanitize import absolute_http_url, html_to_text, plain_text, sanitize_html
 
-__all__ = ["VERSION", "Normalized", "normalize", "raw_hash"]
+__all__ = ["Normalized", "normalize"]
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 

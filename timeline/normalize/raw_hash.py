@@ -29,14 +29,15 @@ VERSION = 1
 
 # The libraries' versions as they declare them at run time (their typing stubs leave them out).
 _LIBRARIES = [f"{lib.__name__} {getattr(lib, '__version__', '')}" for lib in (nh3, selectolax)]
-_SEED = f"normalize {VERSION}, content hash {SCHEME}, {', '.join(_LIBRARIES)}"
+_BASIS = f"content hash {SCHEME}, {', '.join(_LIBRARIES)}"
 
 
 def raw_hash(update: ParsedUpdate, base_url: str | None) -> str:
     """32 hex digits of blake2b over the update's fields, `base_url` and the normalizer's version."""
     media = [(item.url, item.kind, item.caption, item.size) for item in update.media]
     fields = [
-        _SEED,
+        VERSION,
+        _BASIS,
         base_url,
         update.upstream_id,
         update.published_at,
