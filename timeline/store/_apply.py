@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Select,
+    bindparam,
     select,
     type_coerce,
     update,
@@ -17,7 +18,7 @@ from sqlalchemy import (
 
 from timeline.errors import SourceNotFoundError
 from timeline.models import EventDraft
-from timeline.store import _rows
+from timeline.store import _driver, _rows
 from timeline.store._base import StoreBase, wrap_errors
 from timeline.store._plan import (
     Decision,
@@ -45,10 +46,9 @@ class ApplyMixin(StoreBase):
     async def raw_hashes(self, source_id: str) -> frozenset[str]:
         """The raw hashes of the source's live events: the updates a poll need not normalize again when
         the source lists them unchanged (`seen` of `apply`)."""
-        query = select(events.c.raw_hash).where(
-            events.c.source_id == source_id, events.c.deleted.is_(False), events.c.raw_hash.is_not(None)
-        )
-        return await self._read(lambda conn: frozenset(conn.execute(query).scalars()))
+        values = {"s_id": source_id}
+        rows = await self._read(lambda conn: _driver.fetch(conn, _RAW_HASHES, values), snapshot=False)
+        return frozenset(raw for (raw,) in rows)
 
     @wrap_errors
     async def apply(
@@ -102,6 +102,11 @@ class ApplyMixin(StoreBase):
             )
 
         return await self._write(work)
+
+
+_RAW_HASHES = select(events.c.raw_hash).where(
+    events.c.source_id == bindparam("s_id"), events.c.deleted.is_(False), events.c.raw_hash.is_not(None)
+)
 
 
 def _check_sources(source_id: str, drafts: Sequence[EventDraft]) -> None:
@@ -160,21 +165,22 @@ def _decide(
     return guard(todo, stored, listed, held, complete=complete, now=now, policy=policy), damped
 
 
+_STORED = select(
+    events.c.id,
+    events.c.content_hash,
+    events.c.deleted,
+    events.c.revision,
+    type_coerce(events.c.published_at, BigInteger),  # raw microseconds: a datetime per row costs more
+    events.c.raw_hash,
+).where(events.c.source_id == bindparam("s_id"))
+
+
 def _stored(conn: Connection, source_id: str) -> dict[str, Stored]:
-    """What is stored of the source: one query, times as raw microseconds (a datetime per row would cost
-    more than the comparison)."""
-    micros = type_coerce(events.c.published_at, BigInteger)
-    columns = (
-        events.c.id,
-        events.c.content_hash,
-        events.c.deleted,
-        events.c.revision,
-        micros,
-        events.c.raw_hash,
-    )
-    rows = conn.execute(select(*columns).where(events.c.source_id == source_id))
+    """What is stored of the source, in one query whose rows come straight from the driver: every poll
+    that reads a document reads them all, so a re-poll of a long blog is mostly this."""
+    rows = _driver.fetch(conn, _STORED, {"s_id": source_id})
     return {
-        ident: Stored(digest, deleted, revision, at, raw)
+        ident: Stored(digest, bool(deleted), revision, at, raw)
         for ident, digest, deleted, revision, at, raw in rows
     }
 
