@@ -6,9 +6,12 @@ run in a small pool of worker processes. Each job has a wall-time budget and eac
 ceiling; a job over either ends with `ParseTimeoutError` / `ParseTooLargeError` and its worker is
 replaced, so one hostile feed fails alone while the service and the other polls go on.
 
-Only the drafts come back (not the document), pickled over a pipe in chunks: unpickling thousands of
-drafts holds the GIL, and in one piece it would stall the caller's event loop for tens of milliseconds;
-between chunks the receiving thread waits on the pipe and lets the loop run. The workers are forked from a
+A job carries the raw hashes of its source's stored updates (tens of kilobytes beside a document of
+megabytes), and only the drafts of the updates it did not know come back, with the hashes of those it
+did (not the document): a re-poll of a long blog sends back kilobytes instead of megabytes. The drafts
+come pickled over a pipe in chunks: unpickling thousands of drafts holds the GIL, and in one piece it
+would stall the caller's event loop for tens of milliseconds; between chunks the receiving thread waits
+on the pipe and lets the loop run. The workers are forked from a
 forkserver that has imported the adapters once, so replacing a killed worker costs milliseconds, and they
 start when the first job needs them (an API process that never parses never starts one).
 """
