@@ -197,3 +197,22 @@ async def test_hashes_that_changed_since_they_were_read_write_nothing(polls: Pol
     )
 
     assert applied.outdated and applied.changed == 0 and await polls.last_seq() == seq
+
+
+async def test_events_stored_without_raw_hashes_are_normalized_once_without_revisions(polls: Polls) -> None:
+    """As events written before raw hashes were kept: their source's next read normalizes every update,
+    keeps the hashes without a revision or a seq, and the read after that normalizes nothing."""
+    timeline_id = polls.source.timeline_id
+    polls.source = await polls.store.add_source(timeline_id, URL + "?older", "guardian", now=polls.clock())
+    snapshot = parse(polls.blog.render(), URL, adapter="guardian")
+    drafts = normalize(snapshot, source_id=polls.source.id, now=polls.clock()).drafts
+    older = [draft.model_copy(update={"raw_hash": None}) for draft in drafts]
+    await polls.store.apply(polls.source.id, older, complete=True, now=polls.clock())
+    assert await polls.store.raw_hashes(polls.source.id) == frozenset()
+    seq = await polls.last_seq()
+
+    applied = await polls.poll()
+    assert len(polls.normalized()) == BLOCKS and applied.changed == 0 and await polls.last_seq() == seq
+    polls.blog.title = "Election night – live, renamed"
+    await polls.poll()
+    assert polls.normalized() == [] and len(polls.last.seen) == BLOCKS
