@@ -33,6 +33,7 @@ PARSE_PARTS = {
     "feedparser": ("feedparser/api.py", "parse"),
     "`_plain_rss` (ElementTree + feedparser-shaped dicts)": ("_plain_rss.py", "read"),
     "`syndication` entries (times, media, names)": ("syndication.py", "_xml_entry"),
+    "`syndication` JSON Feed items": ("syndication.py", "_json_entry"),
     "`ParsedUpdate`s (`build_updates`)": ("_common.py", "build_updates"),
 }
 
@@ -77,7 +78,7 @@ def parse_parts(adapter: str, body: bytes) -> str:
         cumulative = sum(
             entry[3] for (path, _, name), entry in stats.items() if path.endswith(suffix) and name == function
         )
-        if cumulative:
+        if cumulative >= 0.005:
             parts.append(f"{label} {cumulative:.2f} s")
     return f"{total:.2f} s profiled: " + ", ".join(parts)
 
