@@ -166,7 +166,7 @@ def poll(source: str, adapter: str) -> None:
     parsed = _run(_parsed(source, adapter, get_settings()))
     out = sys.stdout.buffer
     for draft in parsed.drafts:
-        out.write(orjson.dumps(draft.model_dump(mode="json", exclude={"content_hash"})) + b"\n")
+        out.write(orjson.dumps(draft.model_dump(mode="json", exclude={"content_hash", "raw_hash"})) + b"\n")
     out.flush()
     _warn(parsed)
     click.echo(_summary(parsed.drafts, parsed), err=True)

@@ -84,6 +84,9 @@ class EventDraft(_Frozen):
     position: int = Field(0, description="The source's own order among updates sharing a time.")
     deleted: bool = Field(False, description="The source explicitly deleted the update.")
     content_hash: str = Field(description="Hash over the normalized, reader-visible fields.")
+    raw_hash: str | None = Field(
+        None, description="Hash over the update as the source sent it, before normalization."
+    )
 
 
 class Event(_Frozen):

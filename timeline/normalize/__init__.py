@@ -3,32 +3,53 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from feeds.types import Media, ParsedSnapshot, ParsedUpdate
 from timeline.ids import event_id
 from timeline.models import EventDraft
 from timeline.normalize.content_hash import content_hash
+from timeline.normalize.raw_hash import raw_hash
 from timeline.normalize.sanitize import absolute_http_url, html_to_text, plain_text, sanitize_html
 
-__all__ = ["clean_body", "normalize"]
+__all__ = ["Normalized", "clean_body", "normalize"]
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def normalize(snapshot: ParsedSnapshot, *, source_id: str, now: datetime) -> list[EventDraft]:
-    """The snapshot's updates as drafts, oldest first by (published_at, position, id).
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A snapshot's updates: the drafts of those not known, and the raw hashes of the known ones (seen
+    again unchanged, so not normalized), in the snapshot's order."""
 
-    An update without a time gets `now` with `time_estimated=True`; its hash ignores that time, so
-    normalizing it again later gives the same hash. Relative links resolve against the snapshot's URL.
+    drafts: list[EventDraft]
+    seen: list[str] = field(default_factory=list)
+
+
+def normalize(
+    snapshot: ParsedSnapshot, *, source_id: str, now: datetime, known: Container[str] = frozenset()
+) -> Normalized:
+    """The snapshot's updates as drafts, oldest first by (published_at, position, id), except those whose
+    raw hash is in `known` (the raw hashes of the source's stored events): those are only listed as seen.
+
+    An update without a time gets `now` with `time_estimated=True`; its content hash ignores that time,
+    so normalizing it again later gives the same hash. Relative links resolve against the snapshot's URL.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     base_url = absolute_http_url(snapshot.url)
-    drafts = [_draft(u, source_id, now.astimezone(UTC), base_url) for u in _unique(snapshot.updates)]
+    now = now.astimezone(UTC)
+    drafts, seen = [], []
+    for update in _unique(snapshot.updates):
+        raw = raw_hash(update, base_url)
+        if raw in known:
+            seen.append(raw)
+        else:
+            drafts.append(_draft(update, raw, source_id, now, base_url))
     drafts.sort(key=lambda d: (d.published_at, d.position, d.id))
-    return drafts
+    return Normalized(drafts, seen)
 
 
 def _unique(updates: Iterable[ParsedUpdate]) -> list[ParsedUpdate]:
@@ -48,7 +69,7 @@ def _merge(first: ParsedUpdate, second: ParsedUpdate) -> ParsedUpdate:
     return winner.model_copy(update=flags)
 
 
-def _draft(update: ParsedUpdate, source_id: str, now: datetime, base_url: str | None) -> EventDraft:
+def _draft(update: ParsedUpdate, raw: str, source_id: str, now: datetime, base_url: str | None) -> EventDraft:
     published = _utc(update.published_at)
     body_html, body_text = _render_body(update.body_html, base_url)
     url = absolute_http_url(update.url)
@@ -87,6 +108,7 @@ def _draft(update: ParsedUpdate, source_id: str, now: datetime, base_url: str | 
         position=update.position,
         deleted=update.deleted,
         content_hash=digest,
+        raw_hash=raw,
     )
 
 

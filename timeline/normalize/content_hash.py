@@ -20,10 +20,10 @@ import orjson
 
 from feeds.types import Media
 
-__all__ = ["content_hash"]
+__all__ = ["SCHEME", "content_hash"]
 
 # Bump when the hashed fields change meaning: every stored event then records one new revision.
-_SCHEME = 1
+SCHEME = 1
 
 
 def content_hash(
@@ -46,7 +46,7 @@ def content_hash(
     """
     payload = orjson.dumps(
         [
-            _SCHEME,
+            SCHEME,
             url,
             published_at,
             title,

@@ -28,8 +28,9 @@ it never happens per event):
   knows where a tag ends (a `>` inside a quoted attribute does not end it), and text a pattern would
   leave behind (`" onload="window.__xss=5">`) runs nothing, but readers would see it.
 
-Changing this policy changes `body_html`, hence the content hash of every event: the next poll of each
-source then records a new revision.
+Changing this policy changes `body_html`, hence the content hash of every event. Bump `raw_hash.VERSION`
+with it: polls skip normalizing updates they know unchanged, so only then does the next poll of each
+source normalize its updates again and record a new revision where the result differs.
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ run in a small pool of worker processes. Each job has a wall-time budget and eac
 ceiling; a job over either ends with `ParseTimeoutError` / `ParseTooLargeError` and its worker is
 replaced, so one hostile feed fails alone while the service and the other polls go on.
 
-Only the drafts come back (not the document), pickled over a pipe in chunks: unpickling thousands of
-drafts holds the GIL, and in one piece it would stall the caller's event loop for tens of milliseconds;
-between chunks the receiving thread waits on the pipe and lets the loop run. The workers are forked from a
+A job carries the raw hashes of its source's stored updates (tens of kilobytes beside a document of
+megabytes), and only the drafts of the updates it did not know come back, with the hashes of those it
+did (not the document): a re-poll of a long blog sends back kilobytes instead of megabytes. The drafts
+come pickled over a pipe in chunks: unpickling thousands of drafts holds the GIL, and in one piece it
+would stall the caller's event loop for tens of milliseconds; between chunks the receiving thread waits
+on the pipe and lets the loop run. The workers are forked from a
 forkserver that has imported the adapters once, so replacing a killed worker costs milliseconds, and they
 start when the first job needs them (an API process that never parses never starts one).
 """
@@ -67,7 +70,8 @@ class ParseLimits:
 
 @dataclass(frozen=True, slots=True)
 class ParseJob:
-    """One document to parse as the updates of `source_id`; `now` dates updates that carry no time."""
+    """One document to parse as the updates of `source_id`; `now` dates updates that carry no time, and
+    updates whose raw hash is `known` (stored already, unchanged) are not normalized again."""
 
     body: bytes
     base_url: str
@@ -75,6 +79,7 @@ class ParseJob:
     now: datetime
     adapter: str = "auto"
     content_type: str | None = None
+    known: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +91,10 @@ class Parsed:
     complete: bool
     ended: bool
     warnings: tuple[str, ...]
-    drafts: list[EventDraft]
+    drafts: list[EventDraft]  # of the updates not known
     coverage_start: datetime | None = None  # as the source declares it (JSON-LD)
     coverage_end: datetime | None = None
+    seen: list[str] = dataclasses.field(default_factory=list)  # raw hashes of the known updates listed
 
 
 def default_workers() -> int:
@@ -101,16 +107,17 @@ def run_job(job: ParseJob, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     snapshot = parse(
         job.body, job.base_url, adapter=job.adapter, content_type=job.content_type, limits=limits
     )
-    drafts = normalize(snapshot, source_id=job.source_id, now=job.now)
+    normalized = normalize(snapshot, source_id=job.source_id, now=job.now, known=job.known)
     return Parsed(
         snapshot.adapter,
         snapshot.title,
         snapshot.complete,
         snapshot.ended,
         snapshot.warnings,
-        drafts,
+        normalized.drafts,
         snapshot.coverage_start,
         snapshot.coverage_end,
+        normalized.seen,
     )
 
 

@@ -1,8 +1,8 @@
 """A poll: the one way a source's updates reach the store.
 
-    robots.txt → conditional GET → same bytes as last time? stop → parse + normalize in a worker
-    → store.apply (which tells readers, through the store's commit listener) → the source's next state
-    (validators, health, next poll)
+    robots.txt → conditional GET → same bytes as last time? stop → parse in a worker, normalizing only
+    the updates whose raw hash the store does not hold → store.apply (which tells readers, through the
+    store's commit listener) → the source's next state (validators, health, next poll)
 
 Scheduled polls (`scheduler`), "poll now", attaching a source and `timeline ingest` all run it under a
 lease on the source, so no two polls of one source overlap. It comes in two steps, `fetch` then
@@ -58,6 +58,8 @@ class PollReport:
     error: Exception | None = None  # why the poll failed, when it did
     warnings: tuple[str, ...] = ()  # what the document had wrong but was repaired or skipped
     found: Found | None = None  # what the document said of itself, when it was read
+    normalized: int = 0  # updates of the document that were new or changed, so normalized
+    unchanged: int = 0  # updates the store held as they are, so not normalized again
 
 
 def body_hash(body: bytes) -> str:
@@ -139,6 +141,8 @@ class Pipeline:
             error,
             parsed.warnings if parsed is not None else (),
             _found(parsed),
+            len(parsed.drafts) if parsed is not None else 0,
+            len(parsed.seen) if parsed is not None else 0,
         )
         log_report(report)
         self._count(report)
@@ -190,11 +194,15 @@ class Pipeline:
             return Outcome("unchanged", etag=etag, last_modified=modified, body_hash=digest), None, None
         now = self._clock()
         source = claim.source
-        parsed = await self._reader.parse(fetched, source_id=source.id, adapter=source.adapter, now=now)
+        known = await self._store.raw_hashes(source.id)
+        parsed = await self._reader.parse(
+            fetched, source_id=source.id, adapter=source.adapter, now=now, known=known
+        )
         applied = await self._apply(source.id, parsed, now)
-        if applied.held is not None:
-            # Held deletions are confirmed by seeing the same list again, so the next poll must read the
-            # document even when it has not changed: no validators, no body hash.
+        if applied.held is not None or applied.outdated:
+            # Held deletions are confirmed by seeing the same list again, and a document read against
+            # outdated raw hashes was not applied, so the next poll must read the document even when it
+            # has not changed: no validators, no body hash.
             etag = modified = digest = None
         outcome = Outcome(
             "changed" if applied.changed else "unchanged",
@@ -207,8 +215,10 @@ class Pipeline:
         return outcome, applied, parsed
 
     async def _apply(self, source_id: str, parsed: Parsed, now: datetime) -> ApplyResult:
-        drafts, complete = parsed.drafts, parsed.complete
-        return await self._store.apply(source_id, drafts, complete=complete, now=now, policy=self._policy)
+        drafts, seen, complete = parsed.drafts, parsed.seen, parsed.complete
+        return await self._store.apply(
+            source_id, drafts, seen=seen, complete=complete, now=now, policy=self._policy
+        )
 
     def _count(self, report: PollReport) -> None:
         if self._metrics is None:
@@ -224,7 +234,7 @@ class Pipeline:
 def _found(parsed: Parsed | None) -> Found | None:
     if parsed is None:
         return None
-    return Found(format=parsed.adapter, title=parsed.title, updates=len(parsed.drafts))
+    return Found(format=parsed.adapter, title=parsed.title, updates=len(parsed.drafts) + len(parsed.seen))
 
 
 def _applied(source: Source, report: PollReport) -> ApplyResult:
@@ -268,6 +278,8 @@ def log_report(report: PollReport) -> None:
         "new": applied.new if applied else 0,
         "updated": applied.updated if applied else 0,
         "deleted": applied.deleted if applied else 0,
+        "normalized": report.normalized,
+        "unchanged": report.unchanged,
         "health": state.status,
         "next_poll": state.next_poll_at.isoformat() if state.next_poll_at else None,
         "error": outcome.error_kind,

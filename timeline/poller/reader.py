@@ -29,7 +29,16 @@ class Reader:
             await self._robots.check(url)
         return await self._fetcher.fetch(url, etag=etag, last_modified=last_modified)
 
-    async def parse(self, fetched: FetchResult, *, source_id: str, adapter: str, now: datetime) -> Parsed:
-        """`fetched`'s body as the drafts of `source_id`. Raises `ParseError` (with a message for humans)."""
-        job = ParseJob(fetched.body, fetched.final_url, source_id, now, adapter, fetched.content_type)
+    async def parse(
+        self,
+        fetched: FetchResult,
+        *,
+        source_id: str,
+        adapter: str,
+        now: datetime,
+        known: frozenset[str] = frozenset(),
+    ) -> Parsed:
+        """`fetched`'s body as the drafts of `source_id`, but for the updates whose raw hash is `known`.
+        Raises `ParseError` (with a message for humans)."""
+        job = ParseJob(fetched.body, fetched.final_url, source_id, now, adapter, fetched.content_type, known)
         return await self._parser.parse(job)

@@ -84,7 +84,7 @@ def post_draft(source_id: str, upstream_id: str, post: Post, *, now: datetime, e
         media=post.media,
     )
     snapshot = ParsedSnapshot(adapter="editorial", updates=(update,))
-    (draft,) = normalize(snapshot, source_id=source_id, now=now)
+    (draft,) = normalize(snapshot, source_id=source_id, now=now).drafts
     return draft
 
 

@@ -4,7 +4,8 @@
 
 1. `plan`: the inserts, rewrites and tombstones that make a source's stored events agree with its drafts.
    Only a complete snapshot deletes what it leaves out (`vanished`); sliding windows never infer deletions
-   from absence.
+   from absence. Updates the parser knew unchanged (by their raw hash) come as the ids of their stored
+   events, not as drafts: listed, so not missing, and nothing to write.
 2. `damp`, flap damping. Caches in front of an upstream that are out of step with each other (CDN nodes,
    replicas) can serve an older version of an update between newer ones. An edit whose new content hash
    equals one of the event's last `flap_revisions` revisions, while the event last changed less than
@@ -40,6 +41,7 @@ class Stored(NamedTuple):
     deleted: bool
     revision: int
     published_micros: int
+    raw_hash: str | None = None
 
 
 class Rewrite(NamedTuple):
@@ -57,8 +59,12 @@ class Plan:
     rewrites: list[Rewrite] = field(default_factory=list)
     tombstones: list[str] = field(default_factory=list)  # explicit deletions
     vanished: list[str] = field(default_factory=list)  # live events a complete snapshot leaves out
+    # Drafts whose content is the stored one under a new raw hash (a field normalizing drops changed, or
+    # the normalizer's version did): only the hash is kept, with no seq, so the next poll skips them.
+    rehashed: list[EventDraft] = field(default_factory=list)
 
     def __len__(self) -> int:
+        """The changes, each taking a seq (a new raw hash is none)."""
         return len(self.inserts) + len(self.rewrites) + len(self.tombstones) + len(self.vanished)
 
     @property
@@ -90,8 +96,15 @@ class Decision(NamedTuple):
     hold: Hold | None
 
 
-def plan(stored: Mapping[str, Stored], drafts: Sequence[EventDraft], *, complete: bool) -> Plan:
-    """The writes that make the stored events of one source agree with `drafts`.
+def plan(
+    stored: Mapping[str, Stored],
+    drafts: Sequence[EventDraft],
+    *,
+    complete: bool,
+    unchanged: Collection[str] = frozenset(),
+) -> Plan:
+    """The writes that make the stored events of one source agree with `drafts` and `unchanged` (the ids
+    of live stored events the snapshot lists as they are).
 
     A draft listed twice counts once, as its last occurrence. Only a complete snapshot deletes what it
     does not list.
@@ -101,20 +114,35 @@ def plan(stored: Mapping[str, Stored], drafts: Sequence[EventDraft], *, complete
     for draft in latest.values():
         _decide(result, stored.get(draft.id), draft)
     if complete:
-        missing = (ident for ident, old in stored.items() if not old.deleted and ident not in latest)
+        missing = (
+            ident
+            for ident, old in stored.items()
+            if not old.deleted and ident not in latest and ident not in unchanged
+        )
         result.vanished.extend(sorted(missing))
     return result
 
 
-def fingerprint(drafts: Sequence[EventDraft], *, complete: bool) -> str:
-    """A digest of everything `plan` reads from the drafts.
+def unchanged_ids(stored: Mapping[str, Stored], seen: Collection[str]) -> frozenset[str] | None:
+    """The live stored events whose raw hashes are `seen`; None when one of them is not (any more): the
+    parser was told of a state that has changed since, so its drafts miss what changed."""
+    by_raw = {old.raw_hash: ident for ident, old in stored.items() if old.raw_hash and not old.deleted}
+    found = frozenset(by_raw[raw] for raw in seen if raw in by_raw)
+    return found if len(found) == len(seen) else None
+
+
+def fingerprint(drafts: Sequence[EventDraft], seen: Collection[str] = (), *, complete: bool) -> str:
+    """A digest of everything `plan` reads from the drafts and the raw hashes `seen`.
 
     Applying drafts leaves the source in a state where applying them again plans nothing, and only
     `apply` changes a source's events. So drafts with the fingerprint of the last apply that changed
     something need no comparison at all: re-polling an unchanged source costs one small query. (An apply
-    that damped or held something does not leave that state, so it is not remembered.)
+    that damped or held something does not leave that state, so it is not remembered.) A draft's raw
+    hash stands for all of it, as a seen update's does, so an update counts alike whether the parser
+    normalized it or knew it; a draft without one (written by hand) counts by what `plan` reads of it.
     """
-    lines = (f"{d.id} {d.content_hash} {d.deleted:d}" for d in drafts)
+    latest = {d.id: d.raw_hash or f"{d.id} {d.content_hash} {d.deleted:d}" for d in drafts}
+    lines = sorted((*latest.values(), *seen))
     text = "\n".join((f"complete={complete:d}", *lines))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
@@ -133,20 +161,20 @@ def damp(todo: Plan, recent: Mapping[str, Recent], *, now: datetime, policy: App
 def guard(
     todo: Plan,
     stored: Mapping[str, Stored],
-    drafts: Sequence[EventDraft],
+    listed: frozenset[str],
     held: Hold | None,
     *,
     complete: bool,
     now: datetime,
     policy: ApplyPolicy,
 ) -> Decision:
-    """`todo` with a mass deletion held back unless confirmed, and the source's hold after this apply."""
+    """`todo` with a mass deletion held back unless confirmed, and the source's hold after this apply.
+    `listed` are the ids the snapshot lists as present (`listed_ids`)."""
     if not complete:
         return Decision(todo, held)
     live = sum(not old.deleted for old in stored.values())
     if not _sweeping(todo, live):
         return Decision(todo, None)
-    listed = listed_ids(drafts)
     digest = _digest(listed)
     since, seen = (held.since, held.seen + 1) if held and held.digest == digest else (now, 1)
     if seen >= policy.confirm_polls and (now - since).total_seconds() >= policy.confirm_seconds:
@@ -154,10 +182,11 @@ def guard(
     return Decision(replace(todo, vanished=[]), Hold(digest, len(listed), live, since, seen))
 
 
-def listed_ids(drafts: Sequence[EventDraft]) -> frozenset[str]:
-    """The ids a snapshot lists as present (each draft's last occurrence, explicit deletions left out)."""
+def listed_ids(drafts: Sequence[EventDraft], unchanged: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The ids a snapshot lists as present (each draft's last occurrence, explicit deletions left out,
+    and the `unchanged` events)."""
     latest = {draft.id: draft for draft in drafts}
-    return frozenset(ident for ident, draft in latest.items() if not draft.deleted)
+    return frozenset(ident for ident, draft in latest.items() if not draft.deleted) | unchanged
 
 
 def _digest(ids: Collection[str]) -> str:
@@ -189,6 +218,8 @@ def _decide(result: Plan, old: Stored | None, draft: EventDraft) -> None:
             result.tombstones.append(draft.id)
     elif old.deleted or old.content_hash != draft.content_hash:
         result.rewrites.append(Rewrite(draft, old.revision + 1, _published_at(old, draft), old.deleted))
+    elif draft.raw_hash is not None and draft.raw_hash != old.raw_hash:
+        result.rehashed.append(draft)
 
 
 def _published_at(old: Stored, draft: EventDraft) -> datetime:

@@ -73,8 +73,14 @@ def sourced(draft: EventDraft) -> Sourced:
 
 
 def sourced_values(draft: EventDraft) -> dict[str, Any]:
-    """The columns of `events` that keep what the source itself says of the overridable fields."""
-    return {"source_title": draft.title, "source_pinned": draft.pinned, "source_key_event": draft.key_event}
+    """The columns of `events` that keep what the source itself says: of the overridable fields, and the
+    update's raw hash."""
+    return {
+        "source_title": draft.title,
+        "source_pinned": draft.pinned,
+        "source_key_event": draft.key_event,
+        "raw_hash": draft.raw_hash,
+    }
 
 
 def override_values(overrides: Overrides) -> dict[str, Any]:

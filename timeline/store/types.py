@@ -59,7 +59,8 @@ class ApplyResult:
     The changes took the contiguous seqs `first_seq … last_seq`; read them back with
     `changes(timeline_id, since=first_seq - 1)`. With nothing changed, `last_seq` is the timeline's.
     `held` is set when deletions the snapshot implies were held back (a mass deletion not yet
-    confirmed), and `damped` counts edits ignored as stale copies; neither is in `changed`.
+    confirmed), and `damped` counts edits ignored as stale copies; neither is in `changed`. `outdated`
+    says nothing was written because the snapshot was read against raw hashes that changed meanwhile.
     """
 
     timeline_id: str
@@ -69,6 +70,7 @@ class ApplyResult:
     last_seq: int = 0
     held: HeldDeletions | None = None
     damped: int = 0
+    outdated: bool = False
 
     @property
     def changed(self) -> int:

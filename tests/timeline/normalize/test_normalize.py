@@ -24,7 +24,7 @@ def _update(upstream_id: str = "b1", **fields: Any) -> ParsedUpdate:
 
 def _normalize(*updates: ParsedUpdate, now: datetime = NOW, url: str | None = None) -> list[EventDraft]:
     snapshot = ParsedSnapshot(adapter="test", url=url, updates=updates)
-    return normalize(snapshot, source_id="src_1", now=now)
+    return normalize(snapshot, source_id="src_1", now=now).drafts
 
 
 def _one(update: ParsedUpdate, now: datetime = NOW) -> EventDraft:

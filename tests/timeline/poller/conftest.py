@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -48,13 +49,29 @@ class FakeClock:
 
 
 class CountingReader(Reader):
-    """The real reader, counting parses: an unchanged source must not cost one."""
+    """The real reader, counting parses (an unchanged source must not cost one) and keeping what each
+    parse answered: how many updates the worker normalized, and which it knew unchanged."""
 
-    parses = 0
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parsed: list[Parsed] = []
 
-    async def parse(self, fetched: FetchResult, *, source_id: str, adapter: str, now: datetime) -> Parsed:
-        self.parses += 1
-        return await super().parse(fetched, source_id=source_id, adapter=adapter, now=now)
+    @property
+    def parses(self) -> int:
+        return len(self.parsed)
+
+    async def parse(
+        self,
+        fetched: FetchResult,
+        *,
+        source_id: str,
+        adapter: str,
+        now: datetime,
+        known: frozenset[str] = frozenset(),
+    ) -> Parsed:
+        parsed = await super().parse(fetched, source_id=source_id, adapter=adapter, now=now, known=known)
+        self.parsed.append(parsed)
+        return parsed
 
 
 def pipeline(

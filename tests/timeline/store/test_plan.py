@@ -13,7 +13,19 @@ from hypothesis import strategies as st
 
 from timeline.models import EventDraft
 from timeline.store import ApplyPolicy
-from timeline.store._plan import Hold, Plan, Recent, Stored, damp, flap_candidates, guard, listed_ids, plan
+from timeline.store._plan import (
+    Hold,
+    Plan,
+    Recent,
+    Stored,
+    damp,
+    fingerprint,
+    flap_candidates,
+    guard,
+    listed_ids,
+    plan,
+    unchanged_ids,
+)
 
 from .drafts import T0, draft
 
@@ -90,7 +102,9 @@ def test_the_guard_holds_mass_deletions_until_the_same_list_is_confirmed(
         now += timedelta(seconds=pause)
         drafts = _drafts(listed, deleted)
         todo = plan(source.stored, drafts, complete=complete)
-        decided = guard(todo, source.stored, drafts, source.hold, complete=complete, now=now, policy=POLICY)
+        decided = guard(
+            todo, source.stored, listed_ids(drafts), source.hold, complete=complete, now=now, policy=POLICY
+        )
         kept = decided.plan
         assert (kept.inserts, kept.rewrites, kept.tombstones) == (
             todo.inserts,
@@ -156,3 +170,50 @@ def test_a_new_version_or_a_revival_is_never_damped() -> None:
     assert flap_candidates(todo) == [edited.id]
     recent = {revived.id: Recent(frozenset({revived.content_hash}), T0)}
     assert damp(todo, recent, now=T0, policy=POLICY) == (todo, 0)
+
+
+def _raw(upstream_id: str) -> EventDraft:
+    """A draft as the parser makes it, with a raw hash."""
+    return draft(SOURCE, upstream_id).model_copy(update={"raw_hash": f"raw-{upstream_id}"})
+
+
+def _stored(*drafts: EventDraft, deleted: bool = False) -> dict[str, Stored]:
+    return {d.id: Stored(d.content_hash, deleted, 1, 0, d.raw_hash) for d in drafts}
+
+
+def test_unchanged_events_are_listed_so_a_complete_snapshot_deletes_only_the_others() -> None:
+    kept, gone = _raw("a"), _raw("b")
+    stored = _stored(kept, gone)
+    unchanged = unchanged_ids(stored, ["raw-a"])
+    assert unchanged == {kept.id}
+    todo = plan(stored, [], complete=True, unchanged=unchanged)
+    assert (todo.inserts, todo.rewrites, todo.vanished, todo.rehashed) == ([], [], [gone.id], [])
+    assert listed_ids([], unchanged) == {kept.id}
+
+
+def test_a_seen_hash_that_is_no_live_events_is_outdated() -> None:
+    deleted = _raw("a")
+    assert unchanged_ids(_stored(deleted, deleted=True), ["raw-a"]) is None
+    assert unchanged_ids(_stored(deleted), ["raw-x"]) is None
+    assert unchanged_ids(_stored(deleted), []) == frozenset()
+
+
+def test_the_same_content_under_a_new_raw_hash_is_rehashed_without_a_change() -> None:
+    old = _raw("a")
+    new = old.model_copy(update={"raw_hash": "raw-a, normalized again"})
+    stored = _stored(old)
+    assert plan(stored, [old], complete=True) == Plan()
+    todo = plan(stored, [new], complete=True)
+    assert len(todo) == 0 and todo.rehashed == [new]
+
+
+def test_an_update_counts_alike_in_the_fingerprint_normalized_or_seen() -> None:
+    a, b = _raw("a"), _raw("b")
+    both = fingerprint([a, b], complete=True)
+    assert (
+        both
+        == fingerprint([b], ["raw-a"], complete=True)
+        == fingerprint([], ["raw-b", "raw-a"], complete=True)
+    )
+    assert both != fingerprint([a, b], complete=False)
+    assert both != fingerprint([a], complete=True)
