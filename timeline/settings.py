@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
     webhook_concurrency: int = Field(4, ge=1, description="Concurrent webhook requests to one receiver host.")
     webhook_timeout: float = Field(10.0, gt=0, description="Seconds a webhook receiver has to answer.")
+    webhook_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a process holds a webhook it delivers to (renewed while it does)."
+    )
     hub: Literal["memory", "postgres"] = Field(
         "memory", description="How processes learn of changes: `memory` (one process) or `postgres` (NOTIFY)."
     )

@@ -89,7 +89,10 @@ def deliverer_settings(settings: Settings) -> DelivererSettings:
         window=timedelta(hours=settings.webhook_retry_hours), base=settings.webhook_retry_base
     )
     return DelivererSettings(
-        retry=retry, per_host=settings.webhook_concurrency, timeout=settings.webhook_timeout
+        retry=retry,
+        per_host=settings.webhook_concurrency,
+        timeout=settings.webhook_timeout,
+        lease_seconds=settings.webhook_lease_seconds,
     )
 
 

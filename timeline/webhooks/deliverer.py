@@ -194,7 +194,7 @@ class Deliverer:
     async def _renewed(self, run: _Run) -> bool:
         """Whether the lease will outlast the next request: saved (and renewed) first when it might not.
         False when it was lost (it expired and another process took the subscription)."""
-        margin = timedelta(seconds=self._settings.timeout * 2)
+        margin = timedelta(seconds=min(self._settings.timeout * 2, self._settings.lease_seconds / 2))
         if self._clock() + margin < run.lease_until:
             return True
         return await self._save(run, hold=True)

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
+
+from tests.timeline.live.writer import Writer
+from timeline.store import WebhookSpec
 
 REPO = Path(__file__).resolve().parents[3]
+# Quick retries and timeouts, so that tests of failures take seconds.
+QUICK = {"TIMELINE_WEBHOOK_RETRY_BASE": "0.05", "TIMELINE_WEBHOOK_TIMEOUT": "1"}
 WAIT = 60.0  # seconds: generous, a loaded machine must not fail a test by slowness
 Received = list[dict[str, Any]]
 
@@ -41,7 +47,9 @@ class ReceiverProcess:
                 while not done(found := await self.received(name)):
                     await asyncio.sleep(0.1)
         except TimeoutError:
-            raise AssertionError(f"{name} received only: {await self.received(name)}") from None
+            found = await self.received(name)
+            said = [(r.get("seq"), r.get("status"), r["verified"]) for r in found]
+            raise AssertionError(f"{name} received {len(found)}: (seq, status, verified) {said}") from None
         return found
 
 
@@ -82,3 +90,35 @@ def verified(received: Received) -> Received:
 def answered(received: Received) -> Received:
     """The deliveries of changes the receiver answered 2xx."""
     return [r for r in received if r.get("status") and 200 <= r["status"] < 300 and r.get("seq") is not None]
+
+
+async def subscribe(
+    writer: Writer,
+    rx: ReceiverProcess,
+    name: str,
+    spec: WebhookSpec | None = None,
+    script: list[Any] | None = None,
+) -> str:
+    """A subscription of the writer's timeline delivering to receiver path `name`, answered by `script`."""
+    hook, secret = await writer.store.create_webhook(writer.timeline_id, spec or WebhookSpec(rx.hook(name)))
+    await rx.setup(name, [secret], script)
+    return hook.id
+
+
+async def unpolled(writer: Writer) -> int:
+    """End the writer's timeline, so that the worker does not poll its source (it has no upstream); the
+    seq to read the writer's changes from."""
+    return (await writer.store.update_timeline(writer.timeline_id, status="ended")).last_seq
+
+
+async def final_changes(writer: Writer, since: int) -> dict[int, dict[str, Any]]:
+    """Each changed event's latest state, by its seq, as `GET …/changes` serves it."""
+    return {c.seq: orjson.loads(c.doc) for c in await writer.store.change_docs(writer.timeline_id, since)}
+
+
+def has_all(final: dict[int, dict[str, Any]]) -> Any:
+    return lambda received: set(final) <= set(seqs(verified(received)))
+
+
+def seqs(received: Received) -> list[int]:
+    return [r["seq"] for r in received]

@@ -4,9 +4,10 @@ A real HTTP/1.1 server on 127.0.0.1 (keep-alive, as receivers are) that verifies
 `standardwebhooks` library and records it. Each receiver path (`/hooks/NAME`) is set up by a `PUT
 /control/NAME` of `{"secrets": [...], "script": [...]}`: a delivery that verifies with none of the
 secrets is answered 401 and recorded unverified. `script` says how to answer the next deliveries, one
-entry each, the last repeating: a status code (`200`, `500`, `410`…), `"hang"` (never answer), or
-`"reset"` (close the connection without answering). `GET /received/NAME` lists what arrived, in order:
-`{id, type, seq, event, verified, started, ended, status}` (`started`/`ended`: `time.time()`).
+entry each, the last repeating: a status code (`200`, `500`, `410`…), `[status, seconds]` (answered that
+late), `"hang"` (never answer), or `"reset"` (close the connection without answering).
+`GET /received/NAME` lists what arrived, in order: `{id, type, seq, event, verified, started, ended,
+status}` (`started`/`ended`: `time.time()`).
 
 It writes the port it listens on to PORT_FILE once it accepts connections.
 """
@@ -77,6 +78,9 @@ class Receiver:
         step = script.pop(0) if len(script) > 1 else script[0]
         if payload is None:
             step = 401
+        if isinstance(step, list):
+            step, delay = step
+            await asyncio.sleep(delay)
         if step == "reset":
             record.update(ended=time.time(), status=None)
             writer.transport.abort()

@@ -12,48 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from tests.timeline.api.support import AUTH, LiveBlog
 from tests.timeline.live.processes import live_env, running, server
 from tests.timeline.live.writer import Writer, writing
-from tests.timeline.webhooks.harness import Received, ReceiverProcess, answered, receiver, verified
+from tests.timeline.webhooks.harness import (
+    QUICK,
+    answered,
+    final_changes,
+    has_all,
+    receiver,
+    seqs,
+    subscribe,
+    unpolled,
+    verified,
+)
 from tests.upstream import Upstream
 from timeline.store import WebhookSpec
-
-QUICK = {"TIMELINE_WEBHOOK_RETRY_BASE": "0.05", "TIMELINE_WEBHOOK_TIMEOUT": "1"}
-
-
-def _seqs(received: Received) -> list[int]:
-    return [r["seq"] for r in received]
-
-
-async def _subscribe(
-    writer: Writer,
-    rx: ReceiverProcess,
-    name: str,
-    spec: WebhookSpec | None = None,
-    script: list[Any] | None = None,
-) -> str:
-    """A subscription of the writer's timeline delivering to receiver path `name`, answered by `script`."""
-    hook, secret = await writer.store.create_webhook(writer.timeline_id, spec or WebhookSpec(rx.hook(name)))
-    await rx.setup(name, [secret], script)
-    return hook.id
-
-
-async def _unpolled(writer: Writer) -> int:
-    """End the writer's timeline, so that the worker does not poll its source (it has no upstream); the
-    seq to read the writer's changes from."""
-    return (await writer.store.update_timeline(writer.timeline_id, status="ended")).last_seq
-
-
-async def _final(writer: Writer, since: int) -> dict[int, dict[str, Any]]:
-    """Each changed event's latest state, by its seq, as `GET …/changes` serves it."""
-    return {c.seq: orjson.loads(c.doc) for c in await writer.store.change_docs(writer.timeline_id, since)}
-
-
-def _has_all(final: dict[int, dict[str, Any]]) -> Any:
-    return lambda received: set(final) <= set(_seqs(verified(received)))
 
 
 async def test_polled_posts_edits_and_deletions_reach_the_receiver_signed_in_order(
@@ -115,27 +90,27 @@ async def test_a_burst_arrives_once_per_subscription_in_seq_order_and_filters_ho
     tmp_path: Path, sqlite_url: str
 ) -> None:
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
-        start = await _unpolled(writer)
-        await _subscribe(writer, rx, "all")
-        await _subscribe(writer, rx, "deletes", WebhookSpec(rx.hook("deletes"), events=("delete",)))
-        await _subscribe(writer, rx, "keys", WebhookSpec(rx.hook("keys"), key_events_only=True))
+        start = await unpolled(writer)
+        await subscribe(writer, rx, "all")
+        await subscribe(writer, rx, "deletes", WebhookSpec(rx.hook("deletes"), events=("delete",)))
+        await subscribe(writer, rx, "keys", WebhookSpec(rx.hook("keys"), key_events_only=True))
         async with running(["worker"], live_env(sqlite_url, **QUICK), tmp_path / "worker.log"):
             await writer.post_many([f"e{n}" for n in range(40)], "Update")
             for n in range(10):
                 await writer.post(f"e{n}", f"Update {n}, corrected")
                 await writer.delete(f"e{n + 20}")
             await writer.post("k1", "A key event", key_event=True)
-            final = await _final(writer, start)
-            every = verified(await rx.until("all", _has_all(final)))
+            final = await final_changes(writer, start)
+            every = verified(await rx.until("all", has_all(final)))
             deletions = {seq for seq, event in final.items() if event["deleted"]}
             only_deletes = verified(await rx.until("deletes", lambda r: len(verified(r)) == len(deletions)))
             keys = verified(await rx.until("keys", lambda r: len(verified(r)) >= 1 + len(deletions)))
 
         for got in (every, only_deletes, keys):
-            assert _seqs(got) == sorted(set(_seqs(got))), "in seq order, each once"
+            assert seqs(got) == sorted(set(seqs(got))), "in seq order, each once"
         assert {r["seq"]: r["event"] for r in every if r["seq"] in final} == final
         assert len(await rx.received("all")) == len(every), "each change sent once: nothing failed"
-        assert set(_seqs(only_deletes)) == deletions
+        assert set(seqs(only_deletes)) == deletions
         assert all(r["type"] == "event.delete" for r in only_deletes)
         upserts = [r for r in keys if r["type"] == "event.upsert"]
         assert [r["event"]["body_text"] for r in upserts] == ["A key event"]
@@ -146,17 +121,17 @@ async def test_a_failing_receiver_is_retried_and_then_gets_everything_in_order(
 ) -> None:
     script: list[Any] = [500, "hang", "reset", 503, 200]
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
-        start = await _unpolled(writer)
-        hook_id = await _subscribe(writer, rx, "flaky", script=script)
+        start = await unpolled(writer)
+        hook_id = await subscribe(writer, rx, "flaky", script=script)
         async with running(["worker"], live_env(sqlite_url, **QUICK), tmp_path / "worker.log"):
             for n in range(10):
                 await writer.post(f"e{n}", f"Update {n}")
-            final = await _final(writer, start)
-            received = await rx.until("flaky", lambda r: set(final) <= set(_seqs(answered(r))))
+            final = await final_changes(writer, start)
+            received = await rx.until("flaky", lambda r: set(final) <= set(seqs(answered(r))))
 
         assert [r["status"] for r in received[:5]] == [500, None, None, 503, 200]
         assert len({r["seq"] for r in received[:5]}) == 1, "the failed change was retried, not skipped"
-        assert _seqs(answered(received)) == sorted(final)
+        assert seqs(answered(received)) == sorted(final)
         attempts = await writer.store.webhook_attempts(writer.timeline_id, hook_id, limit=100)
         first = list(reversed(attempts))[:5]
         assert [a.attempt for a in first] == [1, 2, 3, 4, 5]
@@ -169,7 +144,7 @@ async def test_410_disables_and_enabling_again_resumes_from_the_cursor(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
-        start = await _unpolled(writer)
+        start = await unpolled(writer)
         hook, secret = await writer.store.create_webhook(writer.timeline_id, WebhookSpec(rx.hook("gone")))
         hook_id = hook.id
         await rx.setup("gone", [secret], [200, 410])
@@ -184,11 +159,11 @@ async def test_410_disables_and_enabling_again_resumes_from_the_cursor(
 
             await rx.setup("gone", [secret], [200])
             await writer.store.update_webhook(writer.timeline_id, hook_id, {"enabled": True})
-            final = await _final(writer, start)
-            received = await rx.until("gone", lambda r: set(final) <= set(_seqs(answered(r))))
+            final = await final_changes(writer, start)
+            received = await rx.until("gone", lambda r: set(final) <= set(seqs(answered(r))))
         delivered, refused, waited = sorted(final)
         assert delivered == first.seq
-        assert _seqs(received) == [delivered, refused, refused, waited]
+        assert seqs(received) == [delivered, refused, refused, waited]
 
 
 async def test_a_receiver_failing_for_the_whole_retry_window_is_disabled_with_its_reason(
@@ -196,8 +171,8 @@ async def test_a_receiver_failing_for_the_whole_retry_window_is_disabled_with_it
 ) -> None:
     window = {**QUICK, "TIMELINE_WEBHOOK_RETRY_HOURS": str(1 / 3600)}  # one second
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
-        await _unpolled(writer)
-        hook_id = await _subscribe(writer, rx, "down", script=[500])
+        await unpolled(writer)
+        hook_id = await subscribe(writer, rx, "down", script=[500])
         async with running(["worker"], live_env(sqlite_url, **window), tmp_path / "worker.log"):
             await writer.post("e0", "Never delivered")
             hook = await _until_state(writer, hook_id, "disabled")
@@ -210,7 +185,7 @@ async def test_a_receiver_failing_for_the_whole_retry_window_is_disabled_with_it
 async def test_a_rotated_secret_signs_beside_the_old_one(tmp_path: Path, sqlite_url: str) -> None:
     """Receivers that still have the old secret keep verifying while those given the new one switch."""
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
-        await _unpolled(writer)
+        await unpolled(writer)
         hook, old = await writer.store.create_webhook(writer.timeline_id, WebhookSpec(rx.hook("old")))
         await rx.setup("old", [old])
         async with running(["worker"], live_env(sqlite_url, **QUICK), tmp_path / "worker.log"):
@@ -230,8 +205,8 @@ async def test_a_rotated_secret_signs_beside_the_old_one(tmp_path: Path, sqlite_
 async def test_private_receivers_are_refused_by_default(tmp_path: Path, sqlite_url: str) -> None:
     guarded = {**live_env(sqlite_url, **QUICK), "TIMELINE_ALLOW_PRIVATE_SOURCES": "0"}
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
-        await _unpolled(writer)
-        hook_id = await _subscribe(writer, rx, "inside")
+        await unpolled(writer)
+        hook_id = await subscribe(writer, rx, "inside")
         async with running(["worker"], guarded, tmp_path / "worker.log"):
             await writer.post("e0", "Must not leave")
             hook = await _until_state(writer, hook_id, "failing")
