@@ -44,7 +44,7 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 WAIT = 120.0  # seconds for the last deliveries after the writer stops
 
 
-def _env(database_url: str, hub: str) -> dict[str, str]:
+def _env(database_url: str, hub: str, per_host: int) -> dict[str, str]:
     kept = {name: value for name, value in os.environ.items() if not name.startswith("TIMELINE_")}
     return {
         **kept,
@@ -53,6 +53,7 @@ def _env(database_url: str, hub: str) -> dict[str, str]:
         "TIMELINE_ALLOW_PRIVATE_SOURCES": "1",
         "TIMELINE_HUB": hub,
         "TIMELINE_LOG_LEVEL": "WARNING",
+        "TIMELINE_WEBHOOK_CONCURRENCY": str(per_host),
     }
 
 
@@ -82,17 +83,17 @@ def _receiver(workdir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def _service(backend: str, url: str, workdir: Path) -> Iterator[str]:
+def _service(backend: str, url: str, workdir: Path, per_host: int) -> Iterator[str]:
     """The API's base URL, with the delivering process running beside (or in) it."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     if backend == "sqlite":
-        env = _env(url, "memory")
+        env = _env(url, "memory", per_host)
         with _process(["timeline", "serve", "--port", str(port)], env, workdir / "serve.log") as serve:
             _wait_healthy(serve, base, workdir / "serve.log")
             yield base
         return
-    env = _env(url, "postgres")
+    env = _env(url, "postgres", per_host)
     with (
         _process(["timeline", "api", "--port", str(port)], env, workdir / "api.log") as api,
         _process(["timeline", "worker"], env, workdir / "worker.log"),
@@ -141,11 +142,13 @@ async def _collect(
         await asyncio.sleep(0.5)
 
 
-async def run_one(backend: str, url: str, subscriptions: int, rate: float, seconds: float) -> str:
+async def run_one(
+    backend: str, url: str, subscriptions: int, rate: float, seconds: float, per_host: int
+) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         workdir = Path(tmp)
         await migrate(url)
-        with _receiver(workdir) as rx_url, _service(backend, url, workdir) as base:
+        with _receiver(workdir) as rx_url, _service(backend, url, workdir, per_host) as base:
             async with (
                 httpx.AsyncClient(base_url=base, headers=AUTH, timeout=30) as http,
                 httpx.AsyncClient(base_url=rx_url, timeout=30) as rx,
@@ -154,13 +157,14 @@ async def run_one(backend: str, url: str, subscriptions: int, rate: float, secon
                 names = await _subscribe(http, rx, timeline, subscriptions)
                 committed = await _write(http, timeline, rate, seconds)
                 received = await _collect(rx, names, set(committed))
-    return _row(backend, subscriptions, rate, committed, received)
+    return _row(backend, subscriptions, rate, per_host, committed, received)
 
 
 def _row(
     backend: str,
     subscriptions: int,
     rate: float,
+    per_host: int,
     committed: dict[int, float],
     received: dict[str, list[dict[str, Any]]],
 ) -> str:
@@ -173,8 +177,9 @@ def _row(
     p50, p99 = statistics.quantiles(latencies, n=100)[49], statistics.quantiles(latencies, n=100)[98]
     target = "met" if p99 <= 1.0 else "missed"
     return (
-        f"| {backend} | {subscriptions} | {rate:g}/s | {len(deliveries):,} | {len(deliveries) / span:,.0f} | "
-        f"{p50 * 1000:,.0f} | {p99 * 1000:,.0f} | {latencies[-1] * 1000:,.0f} | {target} |"
+        f"| {backend} | {subscriptions} | {per_host} | {rate:g}/s | {len(deliveries):,} | "
+        f"{len(deliveries) / span:,.0f} | {p50 * 1000:,.0f} | {p99 * 1000:,.0f} | "
+        f"{latencies[-1] * 1000:,.0f} | {target} |"
     )
 
 
@@ -191,18 +196,19 @@ async def _database(backend: str, postgres: str, tmp: Path) -> AsyncIterator[str
 
 
 async def run(
-    backends: list[str], postgres: str, subscriptions: int, rate: float, seconds: float
+    backends: list[str], postgres: str, subscriptions: int, rate: float, seconds: float, per_hosts: list[int]
 ) -> list[str]:
     rows = [
-        "| backend | subscriptions | writer | deliveries | deliveries/s | p50 ms | p99 ms | max ms "
-        "| p99 ≤ 1 s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| backend | subscriptions | per host | writer | deliveries | deliveries/s | p50 ms | p99 ms "
+        "| max ms | p99 ≤ 1 s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for backend in backends:
-        with tempfile.TemporaryDirectory() as tmp:
-            async with _database(backend, postgres, Path(tmp)) as url:
-                rows.append(await run_one(backend, url, subscriptions, rate, seconds))
-        print(rows[-1], flush=True)
+        for per_host in per_hosts:
+            with tempfile.TemporaryDirectory() as tmp:
+                async with _database(backend, postgres, Path(tmp)) as url:
+                    rows.append(await run_one(backend, url, subscriptions, rate, seconds, per_host))
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -215,15 +221,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--per-host",
+        default="4",
+        help="TIMELINE_WEBHOOK_CONCURRENCY values to run with, comma-separated (every receiver is one host).",
+    )
     parser.add_argument("--notes", default="", help="Said beside the machine: e.g. what else ran.")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     backends = ["sqlite"] if args.no_postgres else ["sqlite", "postgres"]
-    rows = asyncio.run(run(backends, args.postgres, args.subscriptions, args.rate, args.seconds))
+    per_hosts = [int(value) for value in args.per_host.split(",")]
+    load = "Load average before the run: {:.1f} / {:.1f} / {:.1f} (1 / 5 / 15 min).".format(*os.getloadavg())
+    rows = asyncio.run(run(backends, args.postgres, args.subscriptions, args.rate, args.seconds, per_hosts))
     command = "python -m bench.webhooks " + " ".join(sys.argv[1:])
     notes = (
         "Receiver, API/serve, worker and writer share the machine; latency is from the commit's answer to "
-        f"the receiver's 2xx, over every delivery. {args.notes}"
+        f"the receiver's 2xx, over every delivery. {load} {args.notes}"
     )
     with contextlib.suppress(KeyboardInterrupt):
         write_section(args.out, "Webhooks", command, notes.strip(), rows)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.errors import WebhookNotFoundError
@@ -256,6 +256,40 @@ class WebhooksMixin(StoreBase):
         return True
 
     @wrap_errors
+    async def finish_deliveries(
+        self, owner: str, finished: Mapping[str, tuple[DeliveryState, Sequence[Attempt]]]
+    ) -> None:
+        """Keep what runs did (by webhook id: the state each ended in, and its attempts) and give their
+        leases back, in one transaction: `save_delivery(…, lease_until=None)` for many at once. Only for
+        subscriptions `owner` still holds; the attempts are kept either way (they were made)."""
+        if not finished:
+            return
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for webhook_id, (state, _) in finished.items():
+            values = _state_values(state)
+            if state.enabled:
+                del values["enabled"], values["disabled_reason"]
+            groups.setdefault(tuple(values), []).append({**values, "b_id": webhook_id})
+        attempts = [
+            {"webhook_id": webhook_id, **_attempt_values(a)}
+            for webhook_id, (_, made) in finished.items()
+            for a in made
+        ]
+        held = (webhooks.c.id == bindparam("b_id")) & (webhooks.c.lease_owner == owner)
+        released = {"lease_owner": None, "lease_until": None}
+        async with self._writing() as conn:
+            for columns, rows in groups.items():
+                query = (
+                    update(webhooks)
+                    .where(held)
+                    .values({**{name: bindparam(name) for name in columns}, **released})
+                )
+                await conn.execute(query, rows)
+            if attempts:
+                await conn.execute(insert(webhook_attempts), attempts)
+                await _prune(conn, *finished)
+
+    @wrap_errors
     async def release_webhooks(self, owner: str) -> None:
         """Give back every subscription lease `owner` holds (a deliverer shutting down)."""
         async with self._writing() as conn:
@@ -271,19 +305,20 @@ async def _webhook(conn: AsyncConnection, timeline_id: str, webhook_id: str) -> 
     return _public(row)
 
 
-async def _prune(conn: AsyncConnection, webhook_id: str) -> None:
-    """Keep the newest `ATTEMPTS_KEPT` attempts of the subscription."""
+async def _prune(conn: AsyncConnection, *webhook_ids: str) -> None:
+    """Keep the newest `ATTEMPTS_KEPT` attempts of each subscription."""
+    kept = webhook_attempts.alias("kept")
     oldest_kept = (
-        select(webhook_attempts.c.id)
-        .where(webhook_attempts.c.webhook_id == webhook_id)
-        .order_by(webhook_attempts.c.id.desc())
+        select(kept.c.id)
+        .where(kept.c.webhook_id == webhook_attempts.c.webhook_id)
+        .order_by(kept.c.id.desc())
         .offset(ATTEMPTS_KEPT - 1)
         .limit(1)
         .scalar_subquery()
     )
     await conn.execute(
         delete(webhook_attempts).where(
-            webhook_attempts.c.webhook_id == webhook_id, webhook_attempts.c.id < oldest_kept
+            webhook_attempts.c.webhook_id.in_(webhook_ids), webhook_attempts.c.id < oldest_kept
         )
     )
 

@@ -31,6 +31,7 @@ from timeline.errors import NotFoundError
 from timeline.metrics import Metrics
 from timeline.store import Attempt, ChangeDoc, DeliveryState, Store, Subscription
 from timeline.webhooks import messages, signing
+from timeline.webhooks.releases import Releases
 from timeline.webhooks.retry import Failure, RetryPolicy, delivered, failed, passed, wanted
 
 log = logging.getLogger("timeline.webhooks")
@@ -69,6 +70,25 @@ class _Run:
         return self.lost or self.failed
 
 
+class _Reads:
+    """The change reads of the runs of one claim, shared: the subscriptions of a timeline mostly stand
+    at the same cursor, and each read after the claim holds every change up to the seq the claim saw."""
+
+    def __init__(self, store: Store, batch: int) -> None:
+        self._store = store
+        self._batch = batch
+        self._reads: dict[tuple[str, int], asyncio.Task[list[ChangeDoc]]] = {}
+
+    async def after(self, timeline_id: str, since: int) -> list[ChangeDoc]:
+        key = (timeline_id, since)
+        read = self._reads.get(key)
+        if read is None:
+            read = self._reads[key] = asyncio.create_task(
+                self._store.change_docs(timeline_id, since, self._batch)
+            )
+        return await asyncio.shield(read)
+
+
 class Deliverer:
     """Delivers every subscription's changes; `start()` / `stop()` around a running loop."""
 
@@ -100,6 +120,7 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
+        self._releases = Releases(store, owner, self._wake.set)
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._claim_when_woken(), name="deliver webhooks")
@@ -117,6 +138,7 @@ class Deliverer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._releases.close()
         await self._store.release_webhooks(self._owner)
 
     def wake(self, timeline_id: str, seq: int) -> None:
@@ -134,6 +156,7 @@ class Deliverer:
         await self._claim()
         while self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
+        await self._releases.close()
 
     async def _claim_when_woken(self) -> None:
         while not self._stopping:
@@ -154,8 +177,9 @@ class Deliverer:
         claims = await self._store.claim_webhooks(
             self._owner, now=self._clock(), lease_seconds=self._settings.lease_seconds, limit=free
         )
+        reads = _Reads(self._store, self._settings.batch)
         for subscription in claims:
-            task = asyncio.create_task(self._run(subscription), name=f"deliver {subscription.id}")
+            task = asyncio.create_task(self._run(subscription, reads), name=f"deliver {subscription.id}")
             self._running.add(task)
             task.add_done_callback(self._done)
         if len(claims) == free:  # more may be waiting
@@ -163,17 +187,14 @@ class Deliverer:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._wake.set()  # changes committed while the subscription was leased are claimable now
 
-    async def _run(self, subscription: Subscription) -> None:
+    async def _run(self, subscription: Subscription, reads: _Reads) -> None:
         run = _Run(subscription, subscription.state, subscription.lease_until)
         try:
             if run.state.ping_requested:
                 await self._ping(run)
             while not run.stopped:
-                read = await self._store.change_docs(
-                    subscription.timeline_id, run.state.cursor, self._settings.batch
-                )
+                read = await reads.after(subscription.timeline_id, run.state.cursor)
                 for change in read:
                     if run.stopped or not await self._renewed(run):
                         break
@@ -184,8 +205,8 @@ class Deliverer:
                     run.state = passed(run.state, subscription.last_seq)
                     break
                 await self._save(run, hold=True)
-            if not run.lost:
-                await self._save(run, hold=False)
+            if not run.lost:  # written with other runs' ends; the claimer is woken once it is
+                self._releases.put(subscription.id, run.state, run.attempts)
         except NotFoundError:
             return  # the timeline (and with it the subscription) was deleted meanwhile
         except Exception:  # the database is away, or a bug: the lease expires, and the changes are sent again

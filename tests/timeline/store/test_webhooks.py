@@ -118,3 +118,34 @@ async def test_deleting_the_timeline_deletes_its_subscriptions(store: Store, tim
     await store.delete_timeline(timeline.id)
     with pytest.raises(TimelineNotFoundError):
         await store.list_webhooks(timeline.id)
+
+
+async def test_the_ends_of_many_runs_are_kept_in_one_go_and_only_where_the_owner_still_holds(
+    store: Store, timeline: Timeline, source: Source
+) -> None:
+    mine, _ = await store.create_webhook(timeline.id, WebhookSpec(RECEIVER), now=NOW)
+    lost, _ = await store.create_webhook(timeline.id, WebhookSpec(RECEIVER), now=NOW)
+    last = await _write(store, source, "a")
+    claimed = {c.id: c for c in await store.claim_webhooks("a", now=NOW, lease_seconds=30, limit=10)}
+    later = NOW + timedelta(seconds=31)
+    [taken] = await store.claim_webhooks("b", now=later, lease_seconds=30, limit=1)
+    kept = next(hook for hook in (mine, lost) if hook.id != taken.id)
+    attempt = Attempt(NOW, "event.upsert", last, 1, 200, 0.01)
+    gone = replace(
+        claimed[kept.id].state, cursor=last, enabled=False, disabled_reason="the receiver answered 410 Gone"
+    )
+    await store.finish_deliveries(
+        "a",
+        {
+            kept.id: (gone, [attempt]),
+            taken.id: (replace(claimed[taken.id].state, cursor=last), [attempt]),
+        },
+    )
+    saved = await store.get_webhook(timeline.id, kept.id)
+    assert (saved.cursor, saved.health.state, saved.health.reason) == (
+        last,
+        "disabled",
+        "the receiver answered 410 Gone",
+    )
+    assert (await store.get_webhook(timeline.id, taken.id)).cursor < last, "b holds it: a's end is not kept"
+    assert [a.seq for a in await store.webhook_attempts(timeline.id, kept.id, limit=10)] == [last]
