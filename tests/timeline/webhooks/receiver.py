@@ -7,7 +7,7 @@ secrets is answered 401 and recorded unverified. `script` says how to answer the
 entry each, the last repeating: a status code (`200`, `500`, `410`…), `[status, seconds]` (answered that
 late), `"hang"` (never answer), or `"reset"` (close the connection without answering).
 `GET /received/NAME` lists what arrived, in order: `{id, type, seq, event, verified, started, ended,
-status}` (`started`/`ended`: `time.time()`).
+status}` (`started`/`ended`: `time.time()`); `GET /answered` counts the 2xx answers of every path.
 
 It writes the port it listens on to PORT_FILE once it accepts connections.
 """
@@ -53,6 +53,9 @@ class Receiver:
             await _respond(writer, 204, b"")
         elif method == "GET" and kind == "received":
             await _respond(writer, 200, orjson.dumps(self.received.get(name, [])))
+        elif method == "GET" and kind == "answered":  # how many deliveries each path answered 2xx: cheap
+            answered = {key: sum(r["status"] == 200 for r in got) for key, got in self.received.items()}
+            await _respond(writer, 200, orjson.dumps(answered))
         elif method == "POST" and kind == "hooks" and name in self.secrets:
             return await self._delivery(name, headers, body, writer)
         else:

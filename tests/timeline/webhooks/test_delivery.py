@@ -119,7 +119,7 @@ async def test_a_burst_arrives_once_per_subscription_in_seq_order_and_filters_ho
 async def test_a_failing_receiver_is_retried_and_then_gets_everything_in_order(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    script: list[Any] = [500, "hang", "reset", 503, 200]
+    script: list[Any] = [500, "hang", "reset", 503, 307, 200]
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
         start = await unpolled(writer)
         hook_id = await subscribe(writer, rx, "flaky", script=script)
@@ -129,15 +129,17 @@ async def test_a_failing_receiver_is_retried_and_then_gets_everything_in_order(
             final = await final_changes(writer, start)
             received = await rx.until("flaky", lambda r: set(final) <= set(seqs(answered(r))))
 
-        assert [r["status"] for r in received[:5]] == [500, None, None, 503, 200]
-        assert len({r["seq"] for r in received[:5]}) == 1, "the failed change was retried, not skipped"
+        assert [r["status"] for r in received[:6]] == [500, None, None, 503, 307, 200]
+        assert len({r["seq"] for r in received[:6]}) == 1, "the failed change was retried, not skipped"
         assert seqs(answered(received)) == sorted(final)
         attempts = await writer.store.webhook_attempts(writer.timeline_id, hook_id, limit=100)
-        first = list(reversed(attempts))[:5]
-        assert [a.attempt for a in first] == [1, 2, 3, 4, 5]
+        first = list(reversed(attempts))[:6]
+        assert [a.attempt for a in first] == [1, 2, 3, 4, 5, 6]
         assert "1 s" in (first[1].error or "")  # the timeout, said with its setting
+        assert "redirect: not followed" in (first[4].error or "")
         hook = await writer.store.get_webhook(writer.timeline_id, hook_id)
-        assert (hook.health.state, hook.health.last_failure) == ("active", "the receiver answered 503")
+        assert (hook.health.state, hook.health.consecutive_failures) == ("active", 0)
+        assert (hook.health.last_failure or "").startswith("the receiver answered 307")
 
 
 async def test_410_disables_and_enabling_again_resumes_from_the_cursor(
@@ -188,7 +190,7 @@ async def test_a_rotated_secret_signs_beside_the_old_one(tmp_path: Path, sqlite_
         await unpolled(writer)
         hook, old = await writer.store.create_webhook(writer.timeline_id, WebhookSpec(rx.hook("old")))
         await rx.setup("old", [old])
-        async with running(["worker"], live_env(sqlite_url, **QUICK), tmp_path / "worker.log"):
+        async with running(["worker"], live_env(sqlite_url, **QUICK), tmp_path / "worker.log") as worker:
             await writer.post("e0", "Before")
             await rx.until("old", lambda r: len(verified(r)) == 1)
             _, new = await writer.store.rotate_webhook_secret(writer.timeline_id, hook.id)
@@ -199,6 +201,10 @@ async def test_a_rotated_secret_signs_beside_the_old_one(tmp_path: Path, sqlite_
             await writer.post("e2", "After, to the new secret")
             [after] = await rx.until("new", lambda r: len(r) == 1)
         assert after["verified"] and after["event"]["body_text"] == "After, to the new secret"
+        assert (
+            old.removeprefix("whsec_") not in worker.output()
+            and new.removeprefix("whsec_") not in worker.output()
+        )
         assert all(r["verified"] for r in await rx.received("old"))
 
 
