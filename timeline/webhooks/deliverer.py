@@ -151,13 +151,6 @@ class Deliverer:
     def resync(self) -> None:
         self._wake.set()
 
-    async def drain(self) -> None:
-        """Claim what is due now and wait until it is delivered (tests and one-shot runs)."""
-        await self._claim()
-        while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
-        await self._releases.close()
-
     async def _claim_when_woken(self) -> None:
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
