@@ -6,8 +6,9 @@ A real HTTP/1.1 server on 127.0.0.1 (keep-alive, as receivers are) that verifies
 secrets is answered 401 and recorded unverified. `script` says how to answer the next deliveries, one
 entry each, the last repeating: a status code (`200`, `500`, `410`…), `[status, seconds]` (answered that
 late), `"hang"` (never answer), or `"reset"` (close the connection without answering).
-`GET /received/NAME` lists what arrived, in order: `{id, type, seq, event, verified, started, ended,
-status}` (`started`/`ended`: `time.time()`); `GET /answered` counts the 2xx answers of every path.
+`GET /received/NAME` lists what arrived, in the order answered (one left hanging when it arrived):
+`{id, type, seq, event, verified, started, ended, status}` (`started`/`ended`: `time.time()`);
+`GET /answered` counts the 2xx answers of every path.
 
 It writes the port it listens on to PORT_FILE once it accepts connections.
 """
@@ -72,7 +73,6 @@ class Receiver:
             "verified": False,
             "status": None,
         }
-        self.received[name].append(record)
         payload = self._verified(name, headers, body)
         if payload is not None:
             data = payload.get("data", {})
@@ -84,14 +84,16 @@ class Receiver:
         if isinstance(step, list):
             step, delay = step
             await asyncio.sleep(delay)
+        # Listed once answered (or given up on), so that whoever reads the list sees how it ended.
         if step == "reset":
-            record.update(ended=time.time(), status=None)
+            self.received[name].append({**record, "ended": time.time()})
             writer.transport.abort()
             return False
         if step == "hang":
+            self.received[name].append(record)
             await asyncio.sleep(3600)
         await _respond(writer, int(step), b"")
-        record.update(ended=time.time(), status=int(step))
+        self.received[name].append({**record, "ended": time.time(), "status": int(step)})
         return True
 
     def _verified(self, name: str, headers: dict[str, str], body: bytes) -> dict[str, Any] | None:
