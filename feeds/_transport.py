@@ -70,7 +70,7 @@ class _ResponseStream(httpx.AsyncByteStream):
         await self._stream.aclose()
 
 
-# httpcore's errors as the httpx errors the client and `_transport_error` expect; most specific first.
+# httpcore's errors as the httpx errors the client and `feeds._network` expects; most specific first.
 _HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (httpcore.ConnectTimeout, httpx.ConnectTimeout),
     (httpcore.TimeoutException, httpx.TimeoutException),

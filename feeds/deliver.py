@@ -19,9 +19,9 @@ from typing import Self
 
 import httpx
 
+from feeds._network import FetchPolicy, checked_url, fetch_errors, network_backend, retry_after_seconds
 from feeds._transport import PoolTransport
 from feeds.errors import FetchTimeoutError
-from feeds.fetch import FetchPolicy, _checked_url, _fetch_errors, _network_backend, _retry_after
 
 __all__ = ["Answer", "Sender"]
 
@@ -50,7 +50,7 @@ class Sender:
     def __init__(self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._policy = policy
         self._client = httpx.AsyncClient(
-            transport=transport or PoolTransport(_network_backend(policy)),
+            transport=transport or PoolTransport(network_backend(policy)),
             headers={"User-Agent": policy.user_agent, "Content-Type": "application/json"},
             timeout=httpx.Timeout(policy.total_timeout + _LATE, connect=policy.connect_timeout),
             follow_redirects=False,
@@ -69,10 +69,10 @@ class Sender:
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         """POST `body` to `url`. Raises `FetchError` when no answer came within the deadline."""
         started = time.perf_counter()
-        request = self._client.build_request("POST", _checked_url(url), content=body, headers=dict(headers))
+        request = self._client.build_request("POST", checked_url(url), content=body, headers=dict(headers))
         try:
             async with asyncio.timeout(self._policy.total_timeout):
-                with _fetch_errors(request.url, self._policy):
+                with fetch_errors(request.url, self._policy):
                     response = await self._client.send(request, stream=True)
                     try:
                         latency = time.perf_counter() - started
@@ -85,7 +85,7 @@ class Sender:
                 "raise TIMELINE_WEBHOOK_TIMEOUT if the receiver is just slow",
                 url=url,
             ) from exc
-        retry_after = _retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
         return Answer(response.status_code, latency, retry_after)
 
     async def _drain(self, response: httpx.Response) -> None:

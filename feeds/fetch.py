@@ -11,41 +11,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from importlib.metadata import version
 from typing import Self
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 
+from feeds._network import (
+    FetchPolicy,
+    checked_url,
+    deadline_error,
+    fetch_errors,
+    network_backend,
+    retry_after_seconds,
+)
 from feeds._transport import PoolTransport
 from feeds.errors import (
-    ConnectError,
     FetchError,
-    FetchTimeoutError,
     HTTPStatusError,
     InvalidURLError,
-    RefusedAddressError,
-    TLSError,
     TooLargeError,
     TooManyRedirectsError,
 )
-from feeds.ssrf import GuardedNetworkBackend, IPNetwork
-from feeds.urls import ascii_host, ascii_url, redact_credentials
+from feeds.urls import ascii_url, redact_credentials
 
 __all__ = ["FetchPolicy", "FetchResult", "Fetcher"]
 
 log = logging.getLogger("feeds.fetch")
 
-_PRODUCT = f"liveblog-timeline/{version('liveblog-timeline')}"
 # Every format an adapter reads, page first: a URL copied from a browser should get what the browser got.
 _ACCEPT = (
     "text/html, application/json, application/feed+json, application/atom+xml, application/rss+xml, "
@@ -54,23 +50,6 @@ _ACCEPT = (
 # Only what `_Decoder` can inflate with bounded output; brotli would need a decoder we do not ship.
 _ACCEPT_ENCODING = "gzip, deflate"
 _PERMANENT_REDIRECTS = frozenset({301, 308})
-
-
-@dataclass(frozen=True, slots=True)
-class FetchPolicy:
-    """Limits and manners for upstream requests; the defaults bound what one hostile upstream can cost."""
-
-    connect_timeout: float = 5.0
-    total_timeout: float = 20.0  # the whole request, a slowly dripping body included
-    max_bytes: int = 10 * 1024 * 1024  # counted after decompression
-    max_redirects: int = 5
-    contact_url: str = "https://github.com/liveblog-timeline/liveblog-timeline"
-    allow_private: bool = False  # turns the SSRF guard off (local test upstreams)
-    allowed_networks: tuple[IPNetwork, ...] = ()  # non-public networks allowed anyway, e.g. an intranet
-
-    @property
-    def user_agent(self) -> str:
-        return f"{_PRODUCT} (+{self.contact_url})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +89,7 @@ class Fetcher:
     def __init__(self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._policy = policy
         self._client = httpx.AsyncClient(
-            transport=transport or PoolTransport(_network_backend(policy)),
+            transport=transport or PoolTransport(network_backend(policy)),
             headers={"User-Agent": policy.user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
             timeout=httpx.Timeout(policy.total_timeout, connect=policy.connect_timeout),
             event_hooks={"response": [_check_redirect]},
@@ -147,23 +126,23 @@ class Fetcher:
         # httpx's timeouts bound each read, not the sum: a body dripping a byte a second never trips them.
         try:
             async with asyncio.timeout(self._policy.total_timeout):
-                request = self._client.build_request("GET", _checked_url(url), headers=headers)
+                request = self._client.build_request("GET", checked_url(url), headers=headers)
                 return await self._follow(url, request)
         except TimeoutError as exc:
-            raise _deadline_error(url, self._policy) from exc
+            raise deadline_error(url, self._policy) from exc
 
     async def _follow(self, url: str, request: httpx.Request) -> FetchResult:
         # Redirects are followed here, not by httpx, which reads each redirect's whole body into memory.
         hops: list[int] = []
         for _ in range(self._policy.max_redirects + 1):
-            with _fetch_errors(request.url, self._policy):
+            with fetch_errors(request.url, self._policy):
                 response = await self._client.send(request, stream=True)
                 if response.next_request is None:
                     return await self._complete(url, response, hops)
                 await response.aclose()
             hops.append(response.status_code)
             request = response.next_request
-            _checked_url(request.url)
+            checked_url(request.url)
         raise TooManyRedirectsError(
             f"{url} redirected more than {self._policy.max_redirects} times (a loop?); "
             "check the URL, or raise TIMELINE_MAX_REDIRECTS",
@@ -200,46 +179,9 @@ class Fetcher:
             )
 
 
-def _network_backend(policy: FetchPolicy) -> httpcore.AsyncNetworkBackend:
-    if policy.allow_private:
-        return httpcore.AnyIOBackend()
-    return GuardedNetworkBackend(allowed_networks=policy.allowed_networks)
-
-
 def _validator_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
     headers = {"If-None-Match": etag, "If-Modified-Since": last_modified}
     return {name: value for name, value in headers.items() if value}
-
-
-def _checked_url(url: str | httpx.URL) -> httpx.URL:
-    """`url` parsed, if it is an http(s) URL with a host DNS can resolve (written in ASCII)."""
-    try:
-        parsed = httpx.URL(ascii_url(url) if isinstance(url, str) else url)
-    except httpx.InvalidURL as exc:
-        raise InvalidURLError(f"{url!r} is not a valid URL ({exc})", url=str(url)) from exc
-    except ValueError as exc:
-        raise InvalidURLError(_bad_host(url, exc), url=str(url)) from exc
-    # `raw_host`, not `host`: httpx decodes an A-label there, and raises if it is not a valid one.
-    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
-        raise InvalidURLError(
-            f"{url} is not an http(s) URL; only http and https can be fetched", url=str(url)
-        )
-    _check_host(parsed)
-    return parsed
-
-
-def _check_host(url: httpx.URL) -> None:
-    host = url.raw_host.decode("ascii")
-    if ":" in host:  # an IPv6 literal
-        return
-    try:
-        ascii_host(host)
-    except ValueError as exc:
-        raise InvalidURLError(_bad_host(url, exc), url=str(url)) from exc
-
-
-def _bad_host(url: str | httpx.URL, reason: ValueError) -> str:
-    return f"{url} has a host name that cannot be fetched: {reason}; check the URL"
 
 
 async def _check_redirect(response: httpx.Response) -> None:
@@ -262,7 +204,7 @@ def _raise_for_status(response: httpx.Response) -> None:
     status = response.status_code
     if 200 <= status < 300 or status == 304:
         return
-    retry_after = _retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
     said = f"{response.url} answered {status} {response.reason_phrase}".rstrip()
     if retry_after is not None:
         advice = f"retry after {retry_after:g} s"
@@ -285,26 +227,11 @@ def _result(url: str, response: httpx.Response, body: bytes, hops: list[int]) ->
         etag=headers.get("ETag") or (sent.get("If-None-Match") if not_modified else None),
         last_modified=headers.get("Last-Modified")
         or (sent.get("If-Modified-Since") if not_modified else None),
-        retry_after=_retry_after(headers.get("Retry-After"), datetime.now(UTC)),
+        retry_after=retry_after_seconds(headers.get("Retry-After"), datetime.now(UTC)),
         max_age=_max_age(headers.get("Cache-Control")),
         # One temporary hop means the source must keep its URL, so "any hop was permanent" is not enough.
         permanent_redirect=bool(hops) and all(status in _PERMANENT_REDIRECTS for status in hops),
     )
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After in seconds from `now`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _max_age(cache_control: str | None) -> int | None:
@@ -341,63 +268,6 @@ class _Decoder:
             return self._zlib.decompress(data, max_length)
         except zlib.error as exc:
             raise FetchError(f"{self._url} sent a corrupt compressed body ({exc})", url=self._url) from exc
-
-
-@contextmanager
-def _fetch_errors(url: httpx.URL, policy: FetchPolicy) -> Iterator[None]:
-    """Re-raise what goes wrong below HTTP on the way to `url` as a `FetchError`."""
-    try:
-        yield
-    except RefusedAddressError as exc:  # raised by the guard, which never sees URLs
-        raise RefusedAddressError(exc.message, url=str(url)) from exc
-    except httpx.HTTPError as exc:
-        raise _transport_error(exc, url, policy) from exc
-
-
-def _transport_error(exc: httpx.HTTPError, url: httpx.URL, policy: FetchPolicy) -> FetchError:
-    where, tls_cause = str(url), _ssl_cause(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return FetchTimeoutError(
-            f"could not connect to {url.host} within {policy.connect_timeout:g} s; "
-            "check that it is up, or raise TIMELINE_CONNECT_TIMEOUT",
-            url=where,
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return _deadline_error(where, policy)
-    if tls_cause is not None:
-        return TLSError(
-            f"TLS with {url.host} failed ({tls_cause}); check its certificate for that name",
-            url=where,
-        )
-    if isinstance(exc, httpx.ConnectError):
-        return ConnectError(
-            f"could not connect to {url.host} ({exc}); check the host name and that it is up", url=where
-        )
-    return FetchError(f"the request to {where} failed ({_reason(exc)})", url=where)
-
-
-def _reason(exc: httpx.HTTPError) -> str:
-    """The error's own words; a reset connection often has none."""
-    if str(exc):
-        return str(exc)
-    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
-        return "the server closed the connection before answering; it may be overloaded, try again later"
-    return type(exc).__name__
-
-
-def _deadline_error(url: str, policy: FetchPolicy) -> FetchTimeoutError:
-    return FetchTimeoutError(
-        f"{url} did not finish answering within {policy.total_timeout:g} s; "
-        "raise TIMELINE_FETCH_TIMEOUT if the source is just slow",
-        url=url,
-    )
-
-
-def _ssl_cause(exc: BaseException | None) -> ssl.SSLError | None:
-    """The TLS error behind `exc`: httpcore reports failed handshakes as plain connect errors."""
-    if exc is None or isinstance(exc, ssl.SSLError):
-        return exc
-    return _ssl_cause(exc.__cause__ or exc.__context__)
 
 
 def _log(url: str, started: float, outcome: FetchResult | FetchError) -> None:
