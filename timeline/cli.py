@@ -266,6 +266,7 @@ def _run_server(
 
     from timeline.api import create_app
     from timeline.api.stream import tune_gc
+    from timeline.hub.tapped import TappedHub
     from timeline.logs import configure_logging
     from timeline.metrics import Metrics
     from timeline.web import web_routes
@@ -273,9 +274,9 @@ def _run_server(
     from timeline.wiring import make_hub, polling
 
     host, port = host or settings.host, port or settings.port
-    metrics, hub = Metrics(), make_hub(settings)
+    metrics, hub = Metrics(), TappedHub(make_hub(settings))
     tune_gc()
-    factory = polling(settings, metrics=metrics, poll=poll)
+    factory = polling(settings, metrics=metrics, poll=poll, hub=hub)
     app = create_app(settings, polling=factory, hub=hub, metrics=metrics, migrate=migrate, pages=web_routes())
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
@@ -367,6 +368,7 @@ async def _waiting(opening: Coroutine[Any, Any, T]) -> T:
 
 
 async def _work(settings: Settings) -> None:
+    from timeline.hub.tapped import TappedHub
     from timeline.store.engine import display_url
     from timeline.wiring import make_hub, open_store, polling, publishing
 
@@ -375,15 +377,25 @@ async def _work(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    hub = make_hub(settings)
+    hub = TappedHub(make_hub(settings))
     click.echo(f"Polling sources in {display_url(settings.database_url)}; stop with Ctrl-C.", err=True)
     try:
         store.report_commits(publishing(hub))
-        async with store, polling(settings, poll=True)(store):
+        # Only the deliverer listens here: to this process's commits, and (postgres hub) to the others'.
+        await hub.start(_unheard, _unheard_resync)
+        async with store, polling(settings, poll=True, hub=hub)(store):
             await stop.wait()
     finally:
         await hub.close()
     click.echo("Stopped; leases released.", err=True)
+
+
+def _unheard(timeline_id: str, seq: int) -> None:
+    """A worker serves no readers: its hub's notifications are for its taps alone."""
+
+
+def _unheard_resync() -> None:
+    """As `_unheard`."""
 
 
 @main.command()

@@ -4,7 +4,8 @@
     ├── NotFoundError
     │   ├── TimelineNotFoundError
     │   ├── SourceNotFoundError
-    │   └── EventNotFoundError
+    │   ├── EventNotFoundError
+    │   └── WebhookNotFoundError
     ├── ConflictError
     │   ├── EventDeletedError
     │   └── SourcedContentError
@@ -54,6 +55,14 @@ class EventNotFoundError(NotFoundError):
         else:
             super().__init__(f"No event with id {event_id!r} in this timeline.")
         self.event_id = event_id
+
+
+class WebhookNotFoundError(NotFoundError):
+    kind = "not_found.webhook"
+
+    def __init__(self, webhook_id: str) -> None:
+        super().__init__(f"No webhook with id {webhook_id!r} on this timeline.")
+        self.webhook_id = webhook_id
 
 
 class ConflictError(TimelineError):

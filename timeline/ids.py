@@ -36,6 +36,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{_b32(secrets.token_bytes(10))}"
 
 
+def webhook_secret() -> str:
+    """A new signing secret as the Standard Webhooks libraries read it: `whsec_` and 32 random bytes in
+    base64 (the libraries take 24 to 64)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
 def source_id(timeline_id: str, url: str) -> str:
     """The id of the source at `url` in a timeline: the same for the same canonical URL, so a source that is
     detached and attached again gets its old id back, and with it the ids of its events."""

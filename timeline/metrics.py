@@ -1,4 +1,4 @@
-"""Prometheus metrics of one process: HTTP requests, store writes and polls."""
+"""Prometheus metrics of one process: HTTP requests, store writes, polls and webhook deliveries."""
 
 from __future__ import annotations
 
@@ -56,6 +56,19 @@ class Metrics:
         )
         self.late_polls = Counter(
             "timeline_late_polls", "Polls started more than 2 s after they were due.", registry=self.registry
+        )
+        self.webhook_deliveries = Counter(
+            "timeline_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered (2xx), rejected (another status), unreachable "
+            "(no answer: refused address, connect error, timeout).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_lag = Histogram(
+            "timeline_webhook_lag_seconds",
+            "From this process hearing of a change to the receiver's 2xx for it.",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
         )
 
         self.sse_clients = Gauge("timeline_sse_clients", "Open SSE streams.", registry=self.registry)

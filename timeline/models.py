@@ -29,6 +29,9 @@ __all__ = [
     "Timeline",
     "Tombstone",
     "UTCDateTime",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookHealth",
     "rfc3339",
 ]
 
@@ -235,3 +238,49 @@ class Timeline(_Frozen):
         "", description="The `source_id` of the editors' own posts, which is never among `sources`."
     )
     sources: tuple[Source, ...] = ()
+
+
+WebhookState = Literal["active", "failing", "disabled"]
+ChangeKind = Literal["upsert", "delete"]
+
+
+class WebhookHealth(_Frozen):
+    state: WebhookState = Field(
+        description="`active`: delivering; `failing`: retrying a failed delivery; `disabled`: not "
+        "delivering until re-enabled (`reason` says why)."
+    )
+    last_success_at: UTCDateTime | None = None
+    last_failure_at: UTCDateTime | None = None
+    last_failure: Redacted | None = Field(None, description="Why the last failed delivery failed.")
+    consecutive_failures: int = 0
+    next_attempt_at: UTCDateTime | None = Field(None, description="When a failed delivery is retried.")
+    reason: Redacted | None = Field(None, description="Why the subscription is disabled, when it is.")
+
+
+class Webhook(_Frozen):
+    """A subscription to a timeline's changes, delivered by HTTP POST. Its secret is never shown again."""
+
+    id: str
+    timeline_id: str
+    url: Redacted = Field(description="The receiver; credentials in it are shown as `user:***@`.")
+    events: tuple[ChangeKind, ...] = Field(description="The kinds of change delivered.")
+    key_events_only: bool = Field(
+        description="Only upserts of key events (and every deletion: a tombstone does not say)."
+    )
+    description: str | None = None
+    enabled: bool
+    created_at: UTCDateTime
+    cursor: int = Field(description="Every change up to this seq has been delivered (or filtered out).")
+    health: WebhookHealth
+
+
+class WebhookAttempt(_Frozen):
+    """One delivery attempt, as the deliverer recorded it."""
+
+    at: UTCDateTime
+    type: Literal["event.upsert", "event.delete", "ping"]
+    seq: int | None = Field(description="The change delivered; null for a ping.")
+    attempt: int = Field(description="1 for the first try of this change, then 2, 3…")
+    status_code: int | None = Field(description="The receiver's answer; null when none came.")
+    latency: float | None = Field(description="Seconds until the receiver's answer.")
+    error: Redacted | None = Field(description="Why it failed; null on success.")

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(
         512, ge=16, description="Memory (MB) a parse worker may take on top of what it holds when idle."
     )
+    webhook_retry_hours: float = Field(
+        24.0, gt=0, description="Hours a webhook keeps failing before it is disabled (its reason shown)."
+    )
+    webhook_retry_base: float = Field(
+        5.0, gt=0, description="Seconds before a failed webhook delivery is first retried; doubles after."
+    )
+    webhook_concurrency: int = Field(4, ge=1, description="Concurrent webhook requests to one receiver host.")
+    webhook_timeout: float = Field(10.0, gt=0, description="Seconds a webhook receiver has to answer.")
+    webhook_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a process holds a webhook it delivers to (renewed while it does)."
+    )
     hub: Literal["memory", "postgres"] = Field(
         "memory", description="How processes learn of changes: `memory` (one process) or `postgres` (NOTIFY)."
     )

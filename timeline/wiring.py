@@ -11,13 +11,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
+from datetime import timedelta
 
+from feeds.deliver import Sender
 from feeds.fetch import Fetcher, FetchPolicy
 from feeds.types import Limits
 from timeline.errors import StorageError
 from timeline.hub import Hub
 from timeline.hub.memory import MemoryHub
 from timeline.hub.postgres import PostgresHub
+from timeline.hub.tapped import TappedHub
 from timeline.metrics import Metrics
 from timeline.poller import ParseLimits, ParsePool, Pipeline, Reader
 from timeline.poller.parsing import default_workers
@@ -27,6 +31,8 @@ from timeline.poller.scheduler import Poller, PollerSettings
 from timeline.settings import Settings
 from timeline.store import ApplyPolicy, Committed, OnCommit, Store
 from timeline.store.engine import Pool, display_url
+from timeline.webhooks import Deliverer, DelivererSettings
+from timeline.webhooks.retry import RetryPolicy
 
 PollingFactory = Callable[[Store], AbstractAsyncContextManager[Pipeline]]
 
@@ -67,6 +73,29 @@ def poller_settings(settings: Settings) -> PollerSettings:
     )
 
 
+WEBHOOK_ANSWER_BYTES = 64 * 1024  # of a receiver's answer read back; its status is all we use
+
+
+def delivery_policy(settings: Settings) -> FetchPolicy:
+    """The fetcher's guards for webhook deliveries (`TIMELINE_WEBHOOK_TIMEOUT`, the SSRF guard as
+    `TIMELINE_ALLOW_PRIVATE_SOURCES` says)."""
+    return replace(
+        fetch_policy(settings), total_timeout=settings.webhook_timeout, max_bytes=WEBHOOK_ANSWER_BYTES
+    )
+
+
+def deliverer_settings(settings: Settings) -> DelivererSettings:
+    retry = RetryPolicy(
+        window=timedelta(hours=settings.webhook_retry_hours), base=settings.webhook_retry_base
+    )
+    return DelivererSettings(
+        retry=retry,
+        per_host=settings.webhook_concurrency,
+        timeout=settings.webhook_timeout,
+        lease_seconds=settings.webhook_lease_seconds,
+    )
+
+
 def make_hub(settings: Settings) -> Hub:
     """The hub `TIMELINE_HUB` names; `postgres` listens on the database of TIMELINE_DATABASE_URL."""
     if settings.hub == "postgres":
@@ -93,8 +122,15 @@ async def reader(settings: Settings, *, workers: int | None = None) -> AsyncIter
         yield Reader(fetcher, pool, robots=robots)
 
 
-def polling(settings: Settings, *, metrics: Metrics | None = None, poll: bool = False) -> PollingFactory:
-    """A factory of the poll `Pipeline` over a store; with `poll=True` pollers run while it is open.
+def polling(
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    poll: bool = False,
+    hub: TappedHub | None = None,
+) -> PollingFactory:
+    """A factory of the poll `Pipeline` over a store; with `poll=True` pollers and the webhook deliverer
+    run while it is open, the deliverer woken by `hub`'s notifications.
 
     Readers learn of the pipeline's writes as of every write, through the store's commit listener, which
     whoever opened the store sets (`publishing` for a process that only polls).
@@ -117,11 +153,30 @@ def polling(settings: Settings, *, metrics: Metrics | None = None, poll: bool = 
             poller = Poller(store, pipeline, poller_settings(settings), metrics=metrics)
             poller.start()
             try:
-                yield pipeline
+                async with delivering(settings, store, pipeline.owner, metrics=metrics, hub=hub):
+                    yield pipeline
             finally:
                 await poller.stop()
 
     return open_pipeline
+
+
+@asynccontextmanager
+async def delivering(
+    settings: Settings, store: Store, owner: str, *, metrics: Metrics | None, hub: TappedHub | None
+) -> AsyncIterator[Deliverer]:
+    """The webhook deliverer, running until the block ends."""
+    async with Sender(delivery_policy(settings)) as sender:
+        deliverer = Deliverer(store, sender, deliverer_settings(settings), owner=owner, metrics=metrics)
+        deliverer.start()
+        if hub is not None:
+            hub.tap(deliverer.wake, deliverer.resync)
+        try:
+            yield deliverer
+        finally:
+            if hub is not None:
+                hub.untap(deliverer.wake)
+            await deliverer.stop()
 
 
 def publishing(hub: Hub) -> OnCommit:

@@ -27,6 +27,7 @@ from timeline.api.schemas import ClosedBodies
 from timeline.api.stream import StreamController
 from timeline.api.syndication import SyndicationController
 from timeline.api.timelines import TimelineController, list_sources
+from timeline.api.webhooks import WebhookController
 from timeline.hub import Hub
 from timeline.hub.memory import MemoryHub
 from timeline.metrics import Metrics
@@ -91,6 +92,7 @@ def create_app(
             preview,
             SyndicationController,
             StreamController,
+            WebhookController,
             list_sources,
             healthz,
             readyz,

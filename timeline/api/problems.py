@@ -54,7 +54,7 @@ _DOCUMENTED = {
     400: "The request is malformed: see `parameter` and `detail`.",
     401: "No API key: send `Authorization: Bearer KEY`.",
     403: "The API key is not valid here.",
-    404: "No such timeline, source or event.",
+    404: "No such timeline, source, event or webhook.",
     409: "Conflicts with what exists (a slug or source URL already taken), or an editor's change the event "
     "does not allow (it is deleted; an ingested event's body is its source's).",
     413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",

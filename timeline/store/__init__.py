@@ -8,6 +8,7 @@ from timeline.store._editorial import Post
 from timeline.store._leases import Claim
 from timeline.store._migrate import migrate
 from timeline.store._store import Store
+from timeline.store._webhooks import Attempt, DeliveryState, Subscription, WebhookSpec
 from timeline.store.types import (
     ApplyPolicy,
     ApplyResult,
@@ -26,11 +27,13 @@ from timeline.store.types import (
 __all__ = [
     "ApplyPolicy",
     "ApplyResult",
+    "Attempt",
     "AuditEntry",
     "AuditPage",
     "ChangeDoc",
     "Claim",
     "Committed",
+    "DeliveryState",
     "OnCommit",
     "Order",
     "Page",
@@ -39,5 +42,7 @@ __all__ = [
     "Post",
     "Revision",
     "Store",
+    "Subscription",
+    "WebhookSpec",
     "migrate",
 ]

@@ -18,10 +18,11 @@ from timeline.store._leases import LeasesMixin
 from timeline.store._migrate import check_schema, migrate
 from timeline.store._sources import SourcesMixin
 from timeline.store._timelines import TimelinesMixin
+from timeline.store._webhooks import WebhooksMixin
 from timeline.store.engine import Pool, create_engine
 
 
-class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin, EditingMixin):
+class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin, EditingMixin, WebhooksMixin):
     """Timelines, sources and events in SQLite or PostgreSQL: the only code that speaks SQL.
 
     Contract: every method may raise `StorageError` (driver and connection errors, wrapped once, the

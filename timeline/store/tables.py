@@ -261,3 +261,52 @@ editorial_actions = Table(
     Column("changes", Text, nullable=False),
     Index(None, "timeline_id", "seq"),
 )
+
+# Subscriptions to a timeline's changes, delivered to `url` by the webhook deliverer. `cursor` is the seq up
+# to which every change has been delivered or filtered out: delivery resumes after it, after any crash.
+# `secret` signs deliveries; after a rotation `previous_secret` signs them too until `previous_until`,
+# so receivers can switch over. The failure columns are the deliverer's bookkeeping, and the lease keeps
+# two deliverers off one subscription, as sources' leases keep two pollers off one source.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("timeline_id", Text, ForeignKey("timelines.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("previous_until", UTCMicros),
+    Column("events", Text, nullable=False),  # JSON list of change kinds: ["upsert", "delete"]
+    Column("key_events_only", Boolean, nullable=False),
+    Column("description", Text),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCMicros, nullable=False),
+    Column("cursor", BigInteger, nullable=False),
+    Column("ping_requested", Boolean, nullable=False),
+    Column("last_success_at", UTCMicros),
+    Column("last_failure_at", UTCMicros),
+    Column("last_failure", Text),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("failing_since", UTCMicros),  # the first failure of the current run: the retry window's start
+    Column("next_attempt_at", UTCMicros),
+    Column("disabled_reason", Text),
+    Column("lease_owner", Text),
+    Column("lease_until", UTCMicros),
+    Index(None, "timeline_id"),
+)
+
+# Recent delivery attempts of each subscription (the deliverer keeps the newest `ATTEMPTS_KEPT`).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Text, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCMicros, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("seq", BigInteger),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("latency", Float),
+    Column("error", Text),
+    Index(None, "webhook_id", "id"),
+)

@@ -51,9 +51,12 @@ class Writer:
         # Never fetched: only `timeline api` processes, which run no pollers, serve these databases.
         return cls(store, timeline.id, source.id, hub)
 
-    def _draft(self, upstream_id: str, body: str, *, deleted: bool = False) -> EventDraft:
+    def _draft(
+        self, upstream_id: str, body: str, *, deleted: bool = False, key_event: bool = False
+    ) -> EventDraft:
         minute = self._minutes.setdefault(upstream_id, len(self._minutes))
-        return draft(self.source_id, upstream_id, body, at=minutes(minute), deleted=deleted)
+        extra = {"key_event": True} if key_event else {}
+        return draft(self.source_id, upstream_id, body, at=minutes(minute), deleted=deleted, **extra)
 
     async def _apply(self, *drafts: EventDraft) -> int:
         result = await self.store.apply(self.source_id, drafts, complete=False, now=datetime.now(UTC))
@@ -62,9 +65,11 @@ class Writer:
             await self._hub.publish(self.timeline_id, result.last_seq)
         return result.last_seq
 
-    async def post(self, upstream_id: str, body: str, *, padding: int = 0) -> Written:
+    async def post(
+        self, upstream_id: str, body: str, *, padding: int = 0, key_event: bool = False
+    ) -> Written:
         """A new event (or an edit of an existing one): `upsert`. `padding` characters make its HTML large."""
-        new = self._draft(upstream_id, body)
+        new = self._draft(upstream_id, body, key_event=key_event)
         if padding:
             new = new.model_copy(update={"body_html": f"<p>{body}{'.' * padding}</p>"})
         return Written(await self._apply(new), "upsert", new.id, new.body_text)
