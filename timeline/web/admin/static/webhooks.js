@@ -157,13 +157,16 @@ export function webhooksSection(timeline) {
   }
 
   const shown = new Map(); // webhook id → its attempts as last read, so a failed read keeps the last ones
+  let latest = 0; // the newest read started: an older one answering later must not draw over it
 
   async function refresh() {
+    const read = ++latest;
     try {
       const webhooks = await call("GET", base);
       const reads = webhooks.map((w) => call("GET", `${base}/${encodeURIComponent(w.id)}/deliveries?limit=${DELIVERIES}`)
         .then(({ attempts }) => shown.set(w.id, attempts), () => {}));
       await Promise.all(reads);
+      if (read !== latest) return;
       rerender(list, () => (webhooks.length ? webhooks.map((w) => row(w, shown.get(w.id) ?? null)) : h("li", { class: "muted", text: "No webhooks yet." })));
     } catch (error) {
       message(feedback, error.message, true);
