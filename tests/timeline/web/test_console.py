@@ -90,7 +90,7 @@ async def test_an_editor_runs_a_timeline_from_the_console(
             preview = page.locator("#post-preview")
             await expect(preview.locator("b")).to_have_text("22:00")  # as the server sanitized it
             assert await preview.locator("script").count() == 0
-            await page.get_by_label("Key event").check()
+            await page.get_by_label("Key event", exact=True).check()
             await page.get_by_role("button", name="Publish").click()
             await expect(event(page, "The count begins at")).to_contain_text("Key event")
             await expect(shown.filter(has_text="The count begins at")).to_have_count(1)

@@ -1,4 +1,5 @@
-// One timeline: its state, sources and their health, the composer, its live events, embed codes, audit.
+// One timeline: its state, sources and webhooks with their health, the composer, its live events, embed
+// codes, audit.
 import { call, timelinePath } from "./api.js";
 import { auditSection } from "./audit.js";
 import { composerSection } from "./composer.js";
@@ -6,8 +7,10 @@ import { h, hidden, message, say } from "./dom.js";
 import { embedSection } from "./embed.js";
 import { eventsSection } from "./events.js";
 import { sourcesSection } from "./sources.js";
+import { webhooksSection } from "./webhooks.js";
 
-// Source health changes without a change to the timeline (no stream frame): read it again this often.
+// Source and webhook health change without a change to the timeline (no stream frame): read them again
+// this often.
 const HEALTH_MS = 3_000;
 
 export function timelineView(main, id) {
@@ -45,11 +48,13 @@ function show(main, timeline) {
       const next = await call("GET", timelinePath(timeline.id));
       describe(next);
       sources.update(next);
+      await webhooks.refresh();
     } catch (error) {
       message(feedback, error.message, true);
     }
   };
   const sources = sourcesSection(timeline, refresh);
+  const webhooks = webhooksSection(timeline);
   const audit = auditSection(timeline);
   let composer;
   const events = eventsSection(timeline, { edit: (post) => composer.edit(post) }, audit.soon);
@@ -102,7 +107,7 @@ function show(main, timeline) {
       h("button", { type: "button", class: "danger", onclick: remove }, "Delete timeline", hidden(` ${timeline.title}`))),
     feedback,
     h("div", { class: "columns" },
-      h("div", { class: "column" }, sources.element, embed.element),
+      h("div", { class: "column" }, sources.element, webhooks.element, embed.element),
       h("div", { class: "column wide" }, composer.element, events.element, audit.element)),
   );
   heading.focus();
