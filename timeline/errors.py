@@ -97,6 +97,19 @@ class SourcedContentError(ConflictError):
         self.fields = fields
 
 
+class WebhookDisabledError(ConflictError):
+    """A ping was asked of a disabled webhook, to which the deliverer sends nothing."""
+
+    kind = "conflict.webhook_disabled"
+
+    def __init__(self, webhook_id: str) -> None:
+        super().__init__(
+            f"The webhook {webhook_id!r} is disabled, so nothing is sent to it; enable it first "
+            '(PATCH {"enabled": true}), then send the test again.'
+        )
+        self.webhook_id = webhook_id
+
+
 class InvalidCursorError(TimelineError):
     kind = "invalid_cursor"
 

@@ -28,6 +28,7 @@ GUARDS = [require_key]
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 JSON = "application/json"
 _READ_PROBLEMS = problem_responses(400, 401, 403, 404, 503)
+_PING_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 503)
 _WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 413, 422, 503)
 
 # An http(s) URL with a host part, without white space or control characters: all the API checks. The
@@ -179,10 +180,10 @@ class WebhookController(Controller):
     @post(
         "/{webhook_id:str}/test",
         summary="Send a `ping` to the receiver",
-        description="Asked of the deliverer, which sends it before the webhook's next change; its outcome "
-        "is in `…/deliveries`.",
+        description="Asked of the deliverer, which sends it at once, ahead of the webhook's changes and of "
+        "any retry it waits for; its outcome is in `…/deliveries`. A disabled webhook is sent nothing: 409.",
         status_code=HTTP_202_ACCEPTED,
-        responses=_READ_PROBLEMS,
+        responses=_PING_PROBLEMS,
     )
     async def ping(
         self, services: NamedDependency[Services], timeline: TimelineId, webhook_id: WebhookId

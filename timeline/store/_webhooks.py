@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.errors import WebhookNotFoundError
+from timeline.errors import WebhookDisabledError, WebhookNotFoundError
 from timeline.ids import new_id, webhook_secret
 from timeline.models import ChangeKind, Webhook, WebhookAttempt, WebhookHealth
 from timeline.store._base import StoreBase, require_timeline, utcnow, wrap_errors
@@ -171,10 +171,12 @@ class WebhooksMixin(StoreBase):
 
     @wrap_errors
     async def request_ping(self, timeline_id: str, webhook_id: str) -> Webhook:
-        """Ask the deliverer to send a `ping` (before the subscription's next change).
-        Raises `WebhookNotFoundError`."""
+        """Ask the deliverer to send a `ping` now, ahead of the subscription's changes and of any retry
+        it is waiting for. Raises `WebhookNotFoundError`, or `WebhookDisabledError` (nothing is sent to a
+        disabled subscription, so the ping would wait unseen until it is enabled again)."""
         async with self._writing() as conn:
-            await _webhook(conn, timeline_id, webhook_id)
+            if not (await _webhook(conn, timeline_id, webhook_id)).enabled:
+                raise WebhookDisabledError(webhook_id)
             query = update(webhooks).where(webhooks.c.id == webhook_id).values(ping_requested=True)
             await conn.execute(query)
             return await _webhook(conn, timeline_id, webhook_id)
@@ -198,16 +200,22 @@ class WebhooksMixin(StoreBase):
     async def claim_webhooks(
         self, owner: str, *, now: datetime, lease_seconds: float, limit: int
     ) -> list[Subscription]:
-        """Lease up to `limit` enabled subscriptions with something to send (changes past their cursor, or
-        a ping) whose retry is due and whose lease is free; as `LeasesMixin.claim_due` leases sources."""
+        """Lease up to `limit` enabled subscriptions with something to send whose lease is free: changes past
+        their cursor once their retry is due, or a ping at once (an editor testing a failing receiver
+        wants to know now); as `LeasesMixin.claim_due` leases sources."""
         until = now + timedelta(seconds=lease_seconds)
         due = (
             select(webhooks.c.id)
             .join(timelines, timelines.c.id == webhooks.c.timeline_id)
             .where(
                 webhooks.c.enabled.is_(True),
-                or_(webhooks.c.cursor < timelines.c.last_seq, webhooks.c.ping_requested.is_(True)),
-                or_(webhooks.c.next_attempt_at.is_(None), webhooks.c.next_attempt_at <= now),
+                or_(
+                    webhooks.c.ping_requested.is_(True),
+                    and_(
+                        webhooks.c.cursor < timelines.c.last_seq,
+                        or_(webhooks.c.next_attempt_at.is_(None), webhooks.c.next_attempt_at <= now),
+                    ),
+                ),
                 or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until < now),
             )
             .order_by(webhooks.c.next_attempt_at, webhooks.c.id)

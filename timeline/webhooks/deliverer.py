@@ -186,7 +186,8 @@ class Deliverer:
         try:
             if run.state.ping_requested:
                 await self._ping(run)
-            while not run.stopped:
+            waiting = run.state.next_attempt_at is not None and run.state.next_attempt_at > self._clock()
+            while not run.stopped and not waiting:  # claimed for a ping alone: its changes wait their retry
                 read = await reads.after(subscription.timeline_id, run.state.cursor)
                 for change in read:
                     if run.stopped or not await self._renewed(run):

@@ -69,6 +69,9 @@ async def test_patch_changes_filters_disables_and_enables(client: Client, timeli
         False,
         "disabled",
     )
+    refused = await client.post(f"{one}/test", headers=AUTH)
+    assert refused.status_code == 409 and refused.json()["type"].endswith("conflict.webhook_disabled")
+    assert "enable it first" in refused.json()["detail"]
     enabled = (await client.patch(one, json={"enabled": True}, headers=AUTH)).json()
     assert enabled["health"]["state"] == "active"
 

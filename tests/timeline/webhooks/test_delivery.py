@@ -184,6 +184,32 @@ async def test_a_receiver_failing_for_the_whole_retry_window_is_disabled_with_it
         assert hook.health.consecutive_failures >= 2
 
 
+async def test_a_ping_goes_at_once_to_a_receiver_waiting_for_its_retry(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """An editor tests a failing receiver to see whether it is back: the ping must not wait for the
+    change's retry (an hour away here), and the change must keep waiting for it."""
+    slow_retry = {**QUICK, "TIMELINE_WEBHOOK_RETRY_BASE": "3600"}
+    async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
+        await unpolled(writer)
+        hook_id = await subscribe(writer, rx, "back", script=[500, 200])
+        async with running(["worker"], live_env(sqlite_url, **slow_retry), tmp_path / "worker.log"):
+            change = await writer.post("e0", "Refused once")
+            await _until_state(writer, hook_id, "failing")
+            await writer.store.request_ping(writer.timeline_id, hook_id)
+            received = await rx.until("back", lambda r: len(r) == 2)
+            # A run's attempts are kept together when it ends: once the ping's is, the run is over.
+            async with asyncio.timeout(60):
+                while not any(a.type == "ping" for a in await _attempts(writer, hook_id)):
+                    await asyncio.sleep(0.1)
+            hook = await writer.store.get_webhook(writer.timeline_id, hook_id)
+        assert await rx.received("back") == received, "the change kept waiting for its retry"
+        assert hook.health.state == "failing" and hook.cursor < change.seq
+        assert [(r["type"], r["status"]) for r in received] == [("event.upsert", 500), ("ping", 200)]
+        assert received[0]["seq"] == change.seq
+        assert await rx.received("back") == received, "the changes waited for their retry"
+
+
 async def test_a_rotated_secret_signs_beside_the_old_one(tmp_path: Path, sqlite_url: str) -> None:
     """Receivers that still have the old secret keep verifying while those given the new one switch."""
     async with receiver(tmp_path) as rx, writing(sqlite_url) as writer:
@@ -220,6 +246,10 @@ async def test_private_receivers_are_refused_by_default(tmp_path: Path, sqlite_u
         assert await rx.received("inside") == []
         [attempt, *_] = await writer.store.webhook_attempts(writer.timeline_id, hook_id, limit=1)
         assert (attempt.status_code, attempt.type) == (None, "event.upsert")
+
+
+async def _attempts(writer: Writer, hook_id: str) -> list[Any]:
+    return await writer.store.webhook_attempts(writer.timeline_id, hook_id, limit=100)
 
 
 async def _until_state(writer: Writer, hook_id: str, state: str) -> Any:
