@@ -251,8 +251,6 @@ def _warn_loose(path: Path) -> None:
 
 
 def _run_server(settings: Settings, host: str | None, port: int | None, *, migrate: bool, poll: bool) -> None:
-    import uvicorn
-
     from timeline.api import create_app
     from timeline.api.stream import tune_gc
     from timeline.logs import configure_logging
@@ -268,7 +266,17 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
     click.echo(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
     )
-    config = uvicorn.Config(
+    config = uvicorn_config(app, host, port)
+    # Once uvicorn.Config has installed uvicorn's own log handlers, which this replaces with ours.
+    configure_logging(settings, long_running=True)
+    _run_uvicorn(config, app)
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How `serve` and `api` run `app` (bench.api serves its bare ASGI ceiling the same way)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -277,9 +285,6 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, migra
         server_header=False,
         timeout_graceful_shutdown=5,
     )
-    # Once uvicorn.Config has installed uvicorn's own log handlers, which this replaces with ours.
-    configure_logging(settings, long_running=True)
-    _run_uvicorn(config, app)
 
 
 def _run_uvicorn(config: uvicorn.Config, app: Litestar) -> None:
