@@ -18,7 +18,7 @@ from timeline.api.deps import SourceId as SourceId  # shared path parameters, fo
 from timeline.api.deps import TimelineId as TimelineId
 from timeline.api.editorial import EditingRoutes
 from timeline.api.problems import problem, problem_responses
-from timeline.api.reads import JSON, RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
+from timeline.api.reads import FRONT, JSON, RENDER_EARLY, Render, cached_read, read_responses
 from timeline.api.schemas import DATE_TIME, ChangePage, EventPage
 from timeline.models import EditedEvent, Event, Tombstone
 from timeline.store import Order, PageOptions, Revision
@@ -89,7 +89,7 @@ def _render_page(services: Services, scope: Scope, query: PageOptions) -> Render
 class EventController(EditingRoutes, Controller):
     path = "/api/v1/timelines/{timeline:str}"
     tags = ["events"]  # noqa: RUF012 (Litestar reads it as a class attribute)
-    middleware = [answer_from_cache]  # noqa: RUF012
+    opt = {FRONT: True}  # noqa: RUF012
 
     @get(
         "/events",
