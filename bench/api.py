@@ -79,7 +79,7 @@ TEXT = (
 )
 TARGETS = {"304": 0.8, "cached": 0.6, "deep-1k": 0.2, "deep-1m": 0.2}  # × the bare ASGI hello
 DEEP_SCALING_TARGET = 0.8  # 1M-event deep page throughput ≥ 0.8× the 1k-event one ("within 20 %")
-APP_LOADS = ("hello", "304", "cached", "deep-1k", "deep-1m")
+APP_LOADS = ("hello", "304", "cached", "deep-1k", "deep-1m", "timeline")
 UVICORN_LOADS = ("bare", *APP_LOADS)
 GRANIAN_LOADS = ("hello", "304", "cached")
 LABELS = {
@@ -89,6 +89,7 @@ LABELS = {
     "cached": "cached first page (20 events)",
     "deep-1k": "uncached deep page, 1k-event timeline",
     "deep-1m": "uncached deep page, 1M-event timeline",
+    "timeline": "one timeline with its 10 sources (`GET /timelines/{id}`, read each time)",
 }
 
 
@@ -243,6 +244,7 @@ def check_and_build_loads(base: str, deep: Iterable[Load]) -> dict[str, Load]:
         "hello": Load("hello", ("/healthz",)),
         "304": Load("304", (_events_path(big),), (("If-None-Match", tag),)),
         "cached": Load("cached", (_events_path(big, "limit=20"),)),
+        "timeline": Load("timeline", (f"/api/v1/timelines/{big}",)),
         **{load.name: load for load in deep},
     }
 

@@ -168,6 +168,7 @@ def build_loads() -> tuple[str, Loads]:
         ("healthz", ["/healthz"], []),
         ("304", [_events_path(big)], []),
         ("cached", [_events_path(big, "limit=20")], []),
+        ("timeline", [f"/api/v1/timelines/{big}"], []),
     ]
     for slug in TIMELINES:
         load = deep_load(seeded, slug)

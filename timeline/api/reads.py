@@ -14,6 +14,7 @@ anything else (errors included) goes on to the handler.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -153,11 +154,13 @@ class CacheFront:
     and renders it here when the handler names an early renderer (`RENDER_EARLY`) that accepts the
     request; anything else goes on to Litestar as it came."""
 
-    __slots__ = ("_app", "_litestar")
+    __slots__ = ("_app", "_litestar", "_routes")
 
     def __init__(self, app: ASGIApp, litestar: Litestar) -> None:
         self._app = app
         self._litestar = litestar
+        # By (root path, path): polled URLs come round again and again, and finding a route is not free.
+        self._routes = functools.lru_cache(maxsize=4096)(self._find)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" and await self._answer(scope, send):
@@ -168,7 +171,7 @@ class CacheFront:
         headers = _read_headers(scope)
         if headers is None:
             return False
-        route = self._route(scope)
+        route = self._routes(scope.get("root_path", ""), scope["path"])
         if route is None:
             return False
         handler, params, template = route
@@ -179,11 +182,10 @@ class CacheFront:
         scope["path_template"] = template  # as Litestar's router would set it: metrics count by it
         return await _answer(services, entry, scope, send, handler, headers)
 
-    def _route(self, scope: Scope) -> tuple[BaseRouteHandler, dict[str, Any], str] | None:
-        """The handler of a `FRONT` route the request's path names, as Litestar's router finds it (same
-        normalisation, and its cache of lookups), its path parameters and template; None for any other."""
-        path = scope["path"]
-        if root_path := scope.get("root_path", ""):
+    def _find(self, root_path: str, path: str) -> tuple[BaseRouteHandler, dict[str, Any], str] | None:
+        """The handler of a `FRONT` route `path` names, as Litestar's router finds it (same normalisation),
+        its path parameters and template; None for any other."""
+        if root_path:
             path = path.split(root_path, maxsplit=1)[-1]
         try:
             _, handler, _, params, template = self._litestar.asgi_router.handle_routing(
