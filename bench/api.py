@@ -1,19 +1,24 @@
-"""API benchmark: the real server under wrk, reads side by side with a hello-world route on the same app.
+"""API benchmark: the real server under wrk, reads side by side with the server's ceiling, a bare ASGI
+hello-world on the same uvicorn, and with a hello-world route of the app itself.
 
     .venv/bin/python -m bench.api [--duration 10] [--repeat 3] [--reseed] [--no-granian] [--profile]
+                                  [--baseline DIR]
 
 Seeds one SQLite database (a 1,000- and a 1,000,000-event timeline, synthetic ~1 KB bodies; cached under
 bench/out/ keyed by the seed version and the migrations: ~4 min and ~9 GB, once), starts `timeline api`
-(uvicorn, one worker, production logging) pinned to one core with wrk on the other (taskset), and loads:
-`/healthz` (the ceiling), a `304` revalidation, the cached first page, and uncached deep pages on both
-timelines (more distinct cursor URLs than the server's page LRU holds, round-robin: every request renders).
-Each load: a warm-up, `--repeat` measured runs at `--connections` taken in rounds (hello, 304, cached, deep,
-then again), so that a disturbed minute on this shared machine touches every load alike, and a run on one
-connection (unloaded latency).
+(uvicorn, one worker, production logging) pinned to one core with wrk on the other (taskset), and loads: a
+bare ASGI app's hello-world (`bench._bare`, the ceiling: uvicorn with nothing above it), the app's own
+`/healthz`, a `304` revalidation, the cached first page, and uncached deep pages on both timelines (more
+distinct cursor URLs than the server's page LRU holds, round-robin: every request renders). Each load: a
+warm-up, `--repeat` measured runs at `--connections` taken in rounds (bare, hello, 304, cached, deep, then
+again), so that a disturbed minute on this shared machine touches every load alike, and a run on one
+connection (unloaded latency). `--baseline DIR` also serves the code of another checkout (`git worktree add
+DIR main`) over the same database and measures it in the same rounds, load beside load: a before/after.
 Then the same app under granian, for the choice of ASGI server. Needs `wrk` (`apt-get install wrk`) and,
 for the comparison, granian in the venv (`pip install granian`); `--profile` needs py-spy (`pip install
-py-spy`). Targets: 304 ≥ 0.9× hello, cached page ≥ 0.7×, uncached deep page ≥ 0.3× and its
-throughput within 20 % from the 1k- to the 1M-event timeline. Writes `## API (issue 4)` in bench/RESULTS.md.
+py-spy`). Targets, against the bare ASGI hello: 304 ≥ 0.8×, cached page ≥ 0.6×, uncached deep page ≥ 0.2×,
+and the deep page's throughput within 20 % from the 1k- to the 1M-event timeline. Writes `## API (issue 4)`
+in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -72,16 +77,19 @@ TEXT = (
     "Polls have closed in the eastern states and the first results are coming in. Our correspondents "
     "report long queues in several districts, and officials say counting will continue through the night. "
 )
-TARGETS = {"304": 0.9, "cached": 0.7, "deep-1k": 0.3, "deep-1m": 0.3}
+TARGETS = {"304": 0.8, "cached": 0.6, "deep-1k": 0.2, "deep-1m": 0.2}  # × the bare ASGI hello
 DEEP_SCALING_TARGET = 0.8  # 1M-event deep page throughput ≥ 0.8× the 1k-event one ("within 20 %")
-UVICORN_LOADS = ("hello", "304", "cached", "deep-1k", "deep-1m")
+APP_LOADS = ("hello", "304", "cached", "deep-1k", "deep-1m", "timeline")
+UVICORN_LOADS = ("bare", *APP_LOADS)
 GRANIAN_LOADS = ("hello", "304", "cached")
 LABELS = {
-    "hello": "hello-world `GET /healthz` (ceiling)",
+    "bare": "bare ASGI hello-world, same uvicorn (ceiling)",
+    "hello": "Litestar hello-world `GET /healthz`",
     "304": "`304` revalidation (`If-None-Match`)",
     "cached": "cached first page (20 events)",
     "deep-1k": "uncached deep page, 1k-event timeline",
     "deep-1m": "uncached deep page, 1M-event timeline",
+    "timeline": "one timeline with its 10 sources (`GET /timelines/{id}`, read each time)",
 }
 
 
@@ -236,6 +244,7 @@ def check_and_build_loads(base: str, deep: Iterable[Load]) -> dict[str, Load]:
         "hello": Load("hello", ("/healthz",)),
         "304": Load("304", (_events_path(big),), (("If-None-Match", tag),)),
         "cached": Load("cached", (_events_path(big, "limit=20"),)),
+        "timeline": Load("timeline", (f"/api/v1/timelines/{big}",)),
         **{load.name: load for load in deep},
     }
 
@@ -261,6 +270,8 @@ SERVERS = {
 
 def _server_command(kind: str, port: int) -> list[str]:
     address = ["--host", "127.0.0.1", "--port", str(port)]
+    if kind == "bare":
+        return [sys.executable, "-m", "bench._bare", *address]
     if kind == "uvicorn":
         return [sys.executable, "-m", "timeline", "api", *address]
     granian = Path(sys.executable).with_name("granian")
@@ -310,16 +321,17 @@ class Server:
 
 
 @contextmanager
-def serve(kind: str, seeded: Seeded, cpu: int | None) -> Iterator[Server]:
-    """The server on 127.0.0.1 over the seeded database, stopped on exit, error or Ctrl-C."""
+def serve(kind: str, seeded: Seeded, cpu: int | None, root: Path = ROOT) -> Iterator[Server]:
+    """The server on 127.0.0.1 over the seeded database, stopped on exit, error or Ctrl-C; `root`: the
+    checkout whose code it runs (first on the path, before the installed one)."""
     port = _free_port()
     pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
-    log = OUT / f"api-server-{kind}.log"
-    env = {**os.environ, "TIMELINE_DATABASE_URL": seeded.url}
+    log = OUT / f"api-server-{kind}{'' if root == ROOT else '-baseline'}.log"
+    env = {**os.environ, "TIMELINE_DATABASE_URL": seeded.url, "PYTHONPATH": str(root)}
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*pin, *_server_command(kind, port)],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -555,24 +567,46 @@ class Bench:
         return Measured(max(self.runs, key=lambda r: r.rps), single)
 
 
-def measure_server(
-    kind: str, seeded: Seeded, deep: list[Load], names: tuple[str, ...], options: Options
-) -> dict[str, Measured]:
+Results = dict[str, Measured]
+
+
+def measure_servers(
+    kind: str,
+    seeded: Seeded,
+    deep: list[Load],
+    names: tuple[str, ...],
+    options: Options,
+    baseline: Path | None,
+) -> tuple[Results, Results | None]:
     """Every load `--repeat` times, in rounds of one run each: the machine is shared, and a disturbed
-    minute then costs every load a run rather than all the runs of one load (and so its ratio)."""
-    with serve(kind, seeded, options.server_cpu) as server:
-        loads = check_and_build_loads(server.base, [d for d in deep if d.name in names])
-        benches = {name: Bench(server, loads[name], options) for name in names}
+    minute then costs every load a run rather than all the runs of one load (and so its ratio). The bare
+    ASGI app (load `bare`) and the `baseline` checkout's server run beside the app, pinned to the same
+    core, each load of the baseline measured right after the same load of the app."""
+    with contextlib.ExitStack() as stack:
+        benches: dict[tuple[str, str], Bench] = {}
+        if "bare" in names:
+            bare = stack.enter_context(serve("bare", seeded, options.server_cpu))
+            benches["new", "bare"] = Bench(bare, Load("bare", ("/",)), options)
+        servers = {"new": stack.enter_context(serve(kind, seeded, options.server_cpu))}
+        if baseline is not None:
+            servers["old"] = stack.enter_context(serve(kind, seeded, options.server_cpu, baseline))
+        wanted = [d for d in deep if d.name in names]
+        loads = {version: check_and_build_loads(server.base, wanted) for version, server in servers.items()}
+        for name in (n for n in names if n != "bare"):
+            for version, server in servers.items():
+                benches[version, name] = Bench(server, loads[version][name], options)
         for bench in benches.values():
             bench.warm_up()
         for round_ in range(1, options.repeat + 1):
             print(f"  {kind}: round {round_} of {options.repeat}", flush=True)
             for bench in benches.values():
                 bench.measure_once()
-        results = {name: bench.measured() for name, bench in benches.items()}
-    for name, measured in results.items():
-        print(f"  {kind:8} {_row(name, measured, results['hello'].loaded, options.wrk.timeout)}", flush=True)
-    return results
+        results = {key: bench.measured() for key, bench in benches.items()}
+    new = {name: measured for (version, name), measured in results.items() if version == "new"}
+    old = {name: measured for (version, name), measured in results.items() if version == "old"}
+    for name, measured in new.items():
+        print(f"  {kind:8} {_row(name, measured, new, options.wrk.timeout)}", flush=True)
+    return new, old if baseline is not None else None
 
 
 # --- report --------------------------------------------------------------------------------------------
@@ -595,28 +629,30 @@ def _times(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "–"
 
 
-def _row(name: str, measured: Measured, hello: Result, timeout: int) -> str:
+def _row(name: str, measured: Measured, results: Results, timeout: int) -> str:
+    """One load's row; its ratios to the bare ASGI hello (the target's) and to the app's `/healthz`."""
     result, single = measured.loaded, measured.single
-    ratio = result.rps / hello.rps
+    ratio = result.rps / results["bare"].loaded.rps if "bare" in results else None
     target = TARGETS.get(name)
     goal = f"≥ {target}×" if target else ""
-    verdict = "" if target is None else "met" if ratio >= target else "**missed**"
+    verdict = "" if target is None or ratio is None else "met" if ratio >= target else "**missed**"
     errors = result.socket_errors + result.bad_status
     return (
         f"| {LABELS[name]} | {result.rps:,.0f} | {_ms(result.p50_ms)} | {_p99(result, timeout)} "
         f"| {_ms(single.p50_ms) if single.requests else 'none completed'} "
         f"| {result.cpu_us_per_request:,.0f} µs | {result.kb_per_response:,.1f} "
-        f"| {ratio:.2f}× | {goal} | {verdict} | {errors or ''} | {result.others_cpu:.2f} |"
+        f"| {'–' if ratio is None else f'{ratio:.2f}×'} "
+        f"| {_times(result.rps, results['hello'].loaded.rps)} | {goal} | {verdict} "
+        f"| {errors or ''} | {result.others_cpu:.2f} |"
     )
 
 
-def main_table(results: dict[str, Measured], timeout: int) -> list[str]:
-    hello = results["hello"].loaded
+def main_table(results: Results, timeout: int) -> list[str]:
     rows = [
-        "| load | req/s | p50 | p99 | p50, 1 connection | server CPU/req | KB/resp | vs hello | target | "
-        "| errors | others' CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
-        *(_row(name, results[name], hello, timeout) for name in UVICORN_LOADS),
+        "| load | req/s | p50 | p99 | p50, 1 connection | server CPU/req | KB/resp | vs bare ASGI "
+        "| vs `/healthz` | target (vs bare) | | errors | others' CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        *(_row(name, results[name], results, timeout) for name in UVICORN_LOADS),
     ]
     small, big = results["deep-1k"], results["deep-1m"]
     scaling = big.loaded.rps / small.loaded.rps if small.loaded.rps else 0.0
@@ -625,12 +661,29 @@ def main_table(results: dict[str, Measured], timeout: int) -> list[str]:
         f"| deep page: 1M- vs 1k-event timeline | {scaling:.2f}× | | "
         f"| {_times(big.single.p50_ms, small.single.p50_ms)} "
         f"| {_times(big.loaded.cpu_us_per_request, small.loaded.cpu_us_per_request)} "
-        f"| | | ≥ {DEEP_SCALING_TARGET}× | {verdict} | | |"
+        f"| | | | ≥ {DEEP_SCALING_TARGET}× | {verdict} | | |"
     )
     return rows
 
 
-def server_table(uvicorn: dict[str, Measured], granian: dict[str, Measured]) -> list[str]:
+def baseline_table(old: Results, new: Results, timeout: int) -> list[str]:
+    """The baseline checkout's server beside this one's, load by load, measured in the same rounds."""
+    rows = [
+        "| load | before req/s | after req/s | after/before | before CPU/req | after CPU/req | before p99 "
+        "| after p99 | others' CPU (before, after) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in APP_LOADS:
+        b, a = old[name].loaded, new[name].loaded
+        rows.append(
+            f"| {LABELS[name]} | {b.rps:,.0f} | {a.rps:,.0f} | {_times(a.rps, b.rps)} "
+            f"| {b.cpu_us_per_request:,.0f} µs | {a.cpu_us_per_request:,.0f} µs "
+            f"| {_p99(b, timeout)} | {_p99(a, timeout)} | {b.others_cpu:.2f}, {a.others_cpu:.2f} |"
+        )
+    return rows
+
+
+def server_table(uvicorn: Results, granian: Results) -> list[str]:
     rows = [
         "| load | uvicorn req/s | p99 | vs hello | granian req/s | p99 | vs hello | granian/uvicorn |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -643,6 +696,14 @@ def server_table(uvicorn: dict[str, Measured], granian: dict[str, Measured]) -> 
             f"| {g.rps:,.0f} | {_ms(g.p99_ms)} | {_times(g.rps, g_hello.rps)} | {_times(g.rps, u.rps)} |"
         )
     return rows
+
+
+def _revision(checkout: Path) -> str:
+    """The commit a checkout is at, as `git log` names it."""
+    found = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    )
+    return f"`{found.stdout.strip()[:90]}`" if found.returncode == 0 else str(checkout)
 
 
 def _cpu_model() -> str:
@@ -678,7 +739,9 @@ def notes(options: Options) -> str:
     )
     lines = [
         f"{_cpu_model()}; {_versions()}.  ",
-        f"Server: {SERVERS['uvicorn']}; {_pinning(options)}.  ",
+        f"Server: {SERVERS['uvicorn']}; {_pinning(options)}. The ceiling: `python -m bench._bare`, a bare "
+        'ASGI app answering `{"status":"ok"}` to any GET, on uvicorn configured as `timeline api` '
+        "configures it (`timeline.cli.uvicorn_config`), pinned to the same core.  ",
         f"Load: `wrk -t1 -c{wrk.connections} -d{options.duration}s --timeout {wrk.timeout}s`{best}, after a "
         f"{options.warmup} s warm-up, from another process on 127.0.0.1; then `-c1` for the unloaded p50. "
         "Each run starts on an idle server, once other processes have used < 0.1 core for a second (at "
@@ -695,8 +758,14 @@ def notes(options: Options) -> str:
     return "\n".join(lines)
 
 
-def tables(uvicorn: dict[str, Measured], granian: dict[str, Measured] | None, timeout: int) -> list[str]:
+def tables(
+    uvicorn: Results, granian: Results | None, baseline: tuple[str, Results] | None, timeout: int
+) -> list[str]:
     rows = main_table(uvicorn, timeout)
+    if baseline:
+        described, old = baseline
+        rows += ["", f"Before/after, in the same rounds: before = {described}.", ""]
+        rows += baseline_table(old, uvicorn, timeout)
     if granian:
         rows += [
             "",
@@ -741,6 +810,9 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true", help="Rebuild the cached database.")
     parser.add_argument("--no-granian", action="store_true", help="Skip the granian comparison.")
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs to bench/out/.")
+    parser.add_argument(
+        "--baseline", type=Path, help="A checkout whose server to measure beside this one (before/after)."
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -753,15 +825,16 @@ def main() -> None:
     print(f"{_cpu_model()}; {_pinning(options)}.", flush=True)
     seeded = ensure_database(args.reseed)
     deep = [deep_load(seeded, slug) for slug in TIMELINES]
-    uvicorn = measure_server("uvicorn", seeded, deep, UVICORN_LOADS, options)
+    uvicorn, old = measure_servers("uvicorn", seeded, deep, UVICORN_LOADS, options, args.baseline)
     granian = None
     if args.no_granian:
         pass
     elif Path(sys.executable).with_name("granian").exists():
-        granian = measure_server("granian", seeded, deep, GRANIAN_LOADS, options)
+        granian, _ = measure_servers("granian", seeded, deep, GRANIAN_LOADS, options, None)
     else:
         print("granian is not installed in this venv: no server comparison", flush=True)
-    rows = tables(uvicorn, granian, wrk.timeout)
+    baseline = (_revision(args.baseline), old) if args.baseline and old else None
+    rows = tables(uvicorn, granian, baseline, wrk.timeout)
     print("", *rows, sep="\n")
     command = "python -m bench.api " + " ".join(sys.argv[1:])
     write_section(args.out, "API (issue 4)", command, notes(options), rows)

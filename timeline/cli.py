@@ -262,8 +262,6 @@ def _run_server(
     poll: bool,
     key_hint: str = KEYS_HINT,
 ) -> None:
-    import uvicorn
-
     from timeline.api import create_app
     from timeline.api.stream import tune_gc
     from timeline.hub.tapped import TappedHub
@@ -282,7 +280,17 @@ def _run_server(
         f"Serving http://{host}:{port}/api/v1/timelines (API docs: http://{host}:{port}/schema)", err=True
     )
     click.echo(f"Console: http://{host}:{port}{CONSOLE_PATH} (sign in with {key_hint})", err=True)
-    config = uvicorn.Config(
+    config = uvicorn_config(app, host, port)
+    # Once uvicorn.Config has installed uvicorn's own log handlers, which this replaces with ours.
+    configure_logging(settings, long_running=True)
+    _run_uvicorn(config, app)
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How `serve` and `api` run `app` (bench.api serves its bare ASGI ceiling the same way)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -291,9 +299,6 @@ def _run_server(
         server_header=False,
         timeout_graceful_shutdown=5,
     )
-    # Once uvicorn.Config has installed uvicorn's own log handlers, which this replaces with ours.
-    configure_logging(settings, long_running=True)
-    _run_uvicorn(config, app)
 
 
 def _run_uvicorn(config: uvicorn.Config, app: Litestar) -> None:

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Response, Router
 from litestar.di import Provide
-from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from litestar.types import ControllerRouterHandler
 
 from timeline.api.bodies import MAX_BODY_BYTES, JSONRequest
 from timeline.api.caching import SeqCache
 from timeline.api.deps import Services, SourcePolling, provide_services
-from timeline.api.edge import HEAD, Edge, allowed_methods, has_websockets
+from timeline.api.edge import Edge, allowed_methods, has_websockets
 from timeline.api.editorial import audit, current_key, preview
 from timeline.api.events import EventController
 from timeline.api.fanout import Fanout
 from timeline.api.health import healthz, prometheus_metrics, readyz
 from timeline.api.problems import EXCEPTION_HANDLERS, problem
+from timeline.api.reads import CacheFront
 from timeline.api.schemas import ClosedBodies
 from timeline.api.stream import StreamController
 from timeline.api.syndication import SyndicationController
@@ -102,7 +101,6 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
-        middleware=[_measure(app_metrics)],
         openapi_config=_openapi(),
         plugins=[ClosedBodies()],
         request_class=JSONRequest,
@@ -111,10 +109,11 @@ def create_app(
         logging_config=None,  # the process (timeline.cli) configures logging once
     )
     # In front of the router, so that HEAD, OPTIONS, CORS and codings hold for every answer, errors and
-    # the cache front's included (Litestar's middleware runs only once a route is found).
-    app.asgi_handler = Edge(
-        app.asgi_handler, allowed_methods(app.routes), websockets=has_websockets(app.routes)
-    )
+    # the cache front's included (Litestar's middleware runs only once a route is found), and every
+    # request is counted, those the front answers without Litestar included.
+    front = CacheFront(app.asgi_handler, app)
+    allowed, websockets = allowed_methods(app.routes), has_websockets(app.routes)
+    app.asgi_handler = Edge(front, allowed, app_metrics.http.count, websockets=websockets)
     return app
 
 
@@ -137,33 +136,3 @@ def _no_html_404(response: Response[Any]) -> Response[Any]:
     if response.status_code != 404:
         return response
     return problem(404, "not_found", "Not found", "No such page of the API's description; try /schema.")
-
-
-def _measure(app_metrics: Metrics) -> Callable[[ASGIApp], ASGIApp]:
-    """Middleware counting requests and their latency by route template (not raw path: bounded labels)."""
-
-    def middleware(app: ASGIApp) -> ASGIApp:
-        async def measured(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP:
-                await app(scope, receive, send)
-                return
-            started = time.perf_counter()
-            status = 500
-
-            async def sending(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            try:
-                await app(scope, receive, sending)
-            finally:
-                route = scope.get("path_template") or "unmatched"
-                method = "HEAD" if scope["state"].get(HEAD) else str(scope.get("method", "GET"))
-                app_metrics.requests.labels(method, route, str(status)).inc()
-                app_metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-
-        return measured
-
-    return middleware

@@ -8,6 +8,7 @@ us that way). `PageCache` keeps rendered response bodies under the seq they were
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections import OrderedDict
@@ -86,8 +87,12 @@ CacheKey = tuple[str, str, str]  # timeline id, route template, raw query string
 def etag(entry: SeqEntry, key: CacheKey) -> str:
     """A strong ETag for one representation of a timeline at one seq."""
     _timeline, route, query = key
-    digest = hashlib.blake2b(f"{route}?{query}".encode(), digest_size=6).hexdigest()
-    return f'"{REPRESENTATION}.{entry.timeline_id}.{entry.last_seq}.{digest}"'
+    return f'"{REPRESENTATION}.{entry.timeline_id}.{entry.last_seq}.{_digest(route, query)}"'
+
+
+@functools.lru_cache(maxsize=4096)  # polled URLs come round again and again; a hash is not free
+def _digest(route: str, query: str) -> str:
+    return hashlib.blake2b(f"{route}?{query}".encode(), digest_size=6).hexdigest()
 
 
 def matched(if_none_match: str | None, tag: str) -> str | None:

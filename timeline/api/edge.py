@@ -1,5 +1,6 @@
 """The layer every request and response passes, in front of Litestar's router: HEAD, OPTIONS and `Allow`,
-CORS for reads and preflights, and content codings of bodies made per request.
+CORS for reads and preflights, content codings of bodies made per request, and the count of requests by
+route and status.
 
 - HEAD is routed as GET and answered with the GET's status and headers (`Content-Length` included) and
   no body, so every GET route answers HEAD alike, the cache front and 304s included; a stream ends at
@@ -15,7 +16,8 @@ CORS for reads and preflights, and content codings of bodies made per request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import cast
 
 from litestar.enums import ScopeType
@@ -37,8 +39,10 @@ from timeline.api.problems import MEDIA_TYPE, problem_body
 
 # `scope["state"][COMPLETE]`: this response's head is final as sent (see `send_complete`).
 COMPLETE = "timeline.complete"
-# `scope["state"][HEAD]`: the request is a HEAD, routed as GET (for whoever counts requests by method).
+# `scope["state"][HEAD]`: the request is a HEAD, routed as GET.
 HEAD = "timeline.head"
+# Counts a request: method, route template ("unmatched" without one), status, seconds taken.
+CountRequest = Callable[[str, str, int, float], None]
 VARY = (b"vary", b"Accept-Encoding")
 READS = frozenset(("GET", "HEAD"))
 _NO_BODY = frozenset((204, 304))
@@ -84,13 +88,17 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 class Edge:
     """ASGI middleware around the whole Litestar app (its `asgi_handler`); `allowed` from
-    `allowed_methods(app.routes)`."""
+    `allowed_methods(app.routes)`. Every HTTP request but a preflight is told to `count` once answered,
+    by its route template (not raw path: bounded labels)."""
 
-    __slots__ = ("_allowed", "_app", "_websockets")
+    __slots__ = ("_allowed", "_app", "_count", "_websockets")
 
-    def __init__(self, app: ASGIApp, allowed: Mapping[str, bytes], *, websockets: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, allowed: Mapping[str, bytes], count: CountRequest, *, websockets: bool = False
+    ) -> None:
         self._app = app
         self._allowed = allowed
+        self._count = count
         self._websockets = websockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,11 +112,17 @@ class Edge:
         if method == "OPTIONS" and (asked := _preflight(scope)) is not None:
             await _answer_preflight(send, asked)
             return
+        started = time.perf_counter()
         if method == "HEAD":
             # Routed as GET. A copy: the server keeps its own scope saying HEAD, and sends no body.
             scope = cast(HTTPScope, {**scope, "method": "GET"})
             scope["state"][HEAD] = True
-        await self._app(scope, receive, _Reply(send, scope, method, self._allowed))
+        reply = _Reply(send, scope, method, self._allowed)
+        try:
+            await self._app(scope, receive, reply)
+        finally:
+            route = scope.get("path_template") or "unmatched"
+            self._count(method, route, reply.status, time.perf_counter() - started)
 
 
 def _preflight(scope: Scope) -> str | None:
@@ -160,7 +174,7 @@ async def _send(send: Send, status: int, headers: Sequence[tuple[bytes, bytes]],
 class _Reply:
     """The `send` of one response: completes its head, compresses its body, drops the body of a HEAD."""
 
-    __slots__ = ("_allowed", "_held", "_method", "_passing", "_scope", "_send")
+    __slots__ = ("_allowed", "_held", "_method", "_passing", "_scope", "_send", "status")
 
     def __init__(self, send: Send, scope: Scope, method: str, allowed: Mapping[str, bytes]) -> None:
         self._send = send
@@ -169,6 +183,7 @@ class _Reply:
         self._allowed = allowed
         self._held: HTTPResponseStartEvent | None = None  # a head waiting for its body to be compressed
         self._passing = False  # the head is out: what follows goes as it comes (for a HEAD: nowhere)
+        self.status = 500  # until a response starts: what a crash answers
 
     async def __call__(self, message: Message) -> None:
         if self._passing:
@@ -182,6 +197,7 @@ class _Reply:
             await self._send(message)
 
     async def _start(self, message: HTTPResponseStartEvent) -> None:
+        self.status = message["status"]
         if self._scope["state"].get(COMPLETE):
             await self._pass(message)
             return

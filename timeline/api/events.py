@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 import orjson
@@ -12,19 +12,19 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.types import Scope
 
+from timeline.api import page_query
 from timeline.api.caching import Rendered, SeqEntry, Stored
 from timeline.api.deps import PRIVATE, EventId, Services, require_key
 from timeline.api.deps import SourceId as SourceId  # shared path parameters, for the other controllers
 from timeline.api.deps import TimelineId as TimelineId
 from timeline.api.editorial import EditingRoutes
 from timeline.api.problems import problem, problem_responses
-from timeline.api.reads import JSON, RENDER_EARLY, Render, answer_from_cache, cached_read, read_responses
+from timeline.api.reads import FRONT, JSON, RENDER_EARLY, Render, cached_read, read_responses
 from timeline.api.schemas import DATE_TIME, ChangePage, EventPage
 from timeline.models import EditedEvent, Event, Tombstone
-from timeline.store import Order, PageOptions, Revision
+from timeline.store import PageOptions, Revision
 
 MAX_SEQ = 2**63 - 1  # seqs are BIGINT
-MAX_LIMIT = 200  # events per page
 # Reads that show more with a key: without one, public; with a valid one, the whole event.
 OPTIONAL_KEY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 KEYED_PROBLEMS = problem_responses(401, 403)
@@ -32,41 +32,9 @@ KEYED_PROBLEMS = problem_responses(401, 403)
 BY_KEY = {"Vary": "Authorization"}
 
 
-def plain_page_query(query_string: bytes) -> PageOptions | None:
-    """The query of a plain page request (`order`, `limit`, one cursor, `key_events`), read without
-    Litestar; None for anything else, which the handler reads (and rejects, when it must): escapes,
-    repeats, `since`, values Litestar might read differently, out-of-range limits."""
-    query = query_string.decode("latin-1")
-    if not query:
-        return {}
-    if "%" in query or "+" in query:
-        return None
-    fields: dict[str, Any] = {}
-    for pair in query.split("&"):
-        name, _, value = pair.partition("=")
-        if name in fields or not value or name not in _PLAIN:
-            return None
-        fields[name] = value
-    if fields.get("order", "desc") not in ("desc", "asc") or ("before" in fields and "after" in fields):
-        return None
-    if fields.get("key_events", "false") not in ("true", "false"):
-        return None
-    if "key_events" in fields:
-        fields["key_events"] = fields["key_events"] == "true"
-    if "limit" in fields:
-        limit = fields["limit"]
-        if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
-            return None
-        fields["limit"] = int(limit)
-    return cast(PageOptions, fields)
-
-
-_PLAIN = frozenset(("order", "limit", "before", "after", "key_events"))
-
-
 def _render_early(services: Services, scope: Scope) -> Render | None:
     """The cache front's render of a plain page request (`RENDER_EARLY`)."""
-    query = plain_page_query(scope["query_string"])
+    query = page_query.plain(scope["query_string"])
     return None if query is None else _render_page(services, scope, query)
 
 
@@ -89,7 +57,7 @@ def _render_page(services: Services, scope: Scope, query: PageOptions) -> Render
 class EventController(EditingRoutes, Controller):
     path = "/api/v1/timelines/{timeline:str}"
     tags = ["events"]  # noqa: RUF012 (Litestar reads it as a class attribute)
-    middleware = [answer_from_cache]  # noqa: RUF012
+    opt = {FRONT: True}  # noqa: RUF012
 
     @get(
         "/events",
@@ -103,34 +71,16 @@ class EventController(EditingRoutes, Controller):
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         timeline: TimelineId,
-        order: Annotated[Order, QueryParameter(description="`desc`: newest first.")] = "desc",
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Events per page.")] = 20,
-        before: Annotated[
-            str | None,
-            QueryParameter(
-                min_length=1, description="Cursor from `prev`: the page before. Not with `after`."
-            ),
-        ] = None,
-        after: Annotated[
-            str | None,
-            QueryParameter(
-                min_length=1, description="Cursor from `next`: the page after. Not with `before`."
-            ),
-        ] = None,
-        key_events: Annotated[bool, QueryParameter(description="Only key events.")] = False,
-        since: Annotated[
-            datetime | None,
-            QueryParameter(description="Only events published at/after (RFC 3339; no offset: UTC)."),
-        ] = None,
+        order: page_query.OrderQuery = page_query.DEFAULT_ORDER,
+        limit: page_query.LimitQuery = page_query.DEFAULT_LIMIT,
+        before: page_query.BeforeQuery = None,
+        after: page_query.AfterQuery = None,
+        key_events: page_query.KeyEventsQuery = False,
+        since: page_query.SinceQuery = None,
     ) -> Response[bytes]:
-        if before and after:
-            return problem(
-                400,
-                "invalid_request",
-                "Invalid request",
-                "Give `before` or `after`, not both.",
-                parameter="before",
-            )
+        if page_query.both_cursors(before, after):
+            detail = page_query.BOTH_CURSORS
+            return problem(400, "invalid_request", "Invalid request", detail, parameter="before")
         if since is not None and not DATE_TIME.fullmatch(request.query_params.get("since", "")):
             detail = "Give `since` as an RFC 3339 date-time, such as 2024-05-01T12:00:00Z."
             return problem(400, "invalid_request", "Invalid request", detail, parameter="since")

@@ -1,26 +1,31 @@
 """The one path every timeline read takes: seq lookup, ETag, 304, cached bytes, render on a miss.
 
-`cached_read` is that path inside a handler. `answer_from_cache` is its front, a middleware on the same
-handlers that answers a revalidation or a cached page before Litestar parses parameters or injects
-dependencies: most polls end there, without a query and without building a response object. Both send
-stored representations as they are (`Stored`: CORS, `Vary` and the coding the request accepts already in
-their headers), so the only work a hit adds to a lookup is choosing that coding. A handler
-may also give the front an early renderer for requests whose query is plain enough to read by hand (a
-page of events after a cursor): then a miss is rendered there too, which halves its cost. The front only
-answers what `cached_read` stored or would answer itself, so both give the same bytes and headers;
+`cached_read` is that path inside a handler. `CacheFront` is its front, an ASGI layer in front of Litestar
+that answers a revalidation or a cached page of those handlers (those whose `opt` holds `FRONT`) before
+Litestar sees the request: most polls end there, without a query, without Litestar's routing (but for
+its cached lookup of the path), middleware, parameters or dependencies, and without building a response
+object. Both send stored representations as they are (`Stored`: CORS, `Vary` and the coding the request
+accepts already in their headers), so the only work a hit adds to a lookup is choosing that coding. A
+handler may also give the front an early renderer for requests whose query is plain enough to read by hand
+(a page of events after a cursor): then a miss is rendered there too, which halves its cost. The front
+only answers what `cached_read` stored or would answer itself, so both give the same bytes and headers;
 anything else (errors included) goes on to the handler.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
+from litestar._asgi.utils import is_valid_host
 from litestar.enums import ScopeType
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils import normalize_path
 
 from timeline.api import cors
 from timeline.api.caching import CACHE_CONTROL, CacheKey, Rendered, SeqEntry, Stored, etag, matched
@@ -35,6 +40,8 @@ NOT_MODIFIED = ResponseSpec(
     None, generate_examples=False, description="Not modified since the ETag in If-None-Match."
 )
 Render = Callable[[SeqEntry], Awaitable[Rendered]]
+# A handler's (or its controller's) `opt[FRONT]`: it ends in `cached_read`, so the front may answer for it.
+FRONT = "cache_front"
 # A handler's `opt[RENDER_EARLY]`: the render of a request whose query it can read without Litestar (None
 # for any other request), so that the cache front renders a miss too. Only for JSON reads.
 RENDER_EARLY = "render_early"
@@ -111,7 +118,7 @@ async def cached_read(
     extra = _encoded(headers or {})
     held = matched(request.headers.get("if-none-match"), tag)
     if held is not None:
-        services.metrics.not_modified.inc()
+        services.metrics.http.not_modified()
         return CompleteResponse(304, not_modified(held, extra), b"")
     stored = services.pages.get(key, entry.last_seq)
     if stored is None:
@@ -142,34 +149,73 @@ def _stored(rendered: Rendered, media_type: str, tag: str, extra: Headers = ()) 
     return Stored(rendered.last_seq, rendered.body, headers)
 
 
-def answer_from_cache(app: ASGIApp) -> ASGIApp:
-    """Middleware for handlers that end in `cached_read`: answer a GET from memory when it can, and render
-    it here when the handler names an early renderer (`RENDER_EARLY`) that accepts the request."""
+class CacheFront:
+    """ASGI layer in front of Litestar: answers a public GET of a `FRONT` handler from memory when it can,
+    and renders it here when the handler names an early renderer (`RENDER_EARLY`) that accepts the
+    request; anything else goes on to Litestar as it came."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" and not _keyed(scope):
-            services: Services = scope["app"].state.services
-            entry = services.seqs.fresh(scope["path_params"]["timeline"])
-            if entry is not None and await _answer(services, entry, scope, send):
-                return
-        await app(scope, receive, send)
+    __slots__ = ("_app", "_litestar", "_routes")
 
-    return middleware
+    def __init__(self, app: ASGIApp, litestar: Litestar) -> None:
+        self._app = app
+        self._litestar = litestar
+        # By (root path, path): polled URLs come round again and again, and finding a route is not free.
+        self._routes = functools.lru_cache(maxsize=4096)(self._find)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" and await self._answer(scope, send):
+            return
+        await self._app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, send: Send) -> bool:
+        headers = _read_headers(scope)
+        if headers is None:
+            return False
+        route = self._routes(scope.get("root_path", ""), scope["path"])
+        if route is None:
+            return False
+        handler, params, template = route
+        services: Services = self._litestar.state.services
+        entry = services.seqs.fresh(params["timeline"])
+        if entry is None:
+            return False
+        scope["path_template"] = template  # as Litestar's router would set it: metrics count by it
+        return await _answer(services, entry, scope, send, handler, headers)
+
+    def _find(self, root_path: str, path: str) -> tuple[BaseRouteHandler, dict[str, Any], str] | None:
+        """The handler of a `FRONT` route `path` names, as Litestar's router finds it (same normalisation),
+        its path parameters and template; None for any other."""
+        if root_path:
+            path = path.split(root_path, maxsplit=1)[-1]
+        try:
+            _, handler, _, params, template = self._litestar.asgi_router.handle_routing(
+                normalize_path(path), "GET"
+            )
+        except Exception:  # not found, not allowed: Litestar answers it as the problem it is
+            return None
+        return (handler, params, template) if handler.opt.get(FRONT) else None
 
 
-async def _answer(services: Services, entry: SeqEntry, scope: Scope, send: Send) -> bool:
+async def _answer(
+    services: Services,
+    entry: SeqEntry,
+    scope: Scope,
+    send: Send,
+    handler: BaseRouteHandler,
+    headers: tuple[str | None, str | None, str | None],
+) -> bool:
     """Answer from memory or the early renderer; False when the handler must (it also answers errors)."""
-    host, if_none_match, accept_encoding = _read_headers(scope)
+    host, if_none_match, accept_encoding = headers
     key = _key(entry, scope, host)
     tag = etag(entry, key)
     held = matched(if_none_match, tag)
     if held is not None:
-        services.metrics.not_modified.inc()
-        await send_complete(scope, send, 304, not_modified(held, _varies_by_key(scope)), b"")
+        services.metrics.http.not_modified()
+        await send_complete(scope, send, 304, not_modified(held, _varies_by_key(handler)), b"")
         return True
     stored = services.pages.get(key, entry.last_seq)
     if stored is None:
-        early: EarlyRender | None = scope["route_handler"].opt.get(RENDER_EARLY)
+        early: EarlyRender | None = handler.opt.get(RENDER_EARLY)
         render = early(services, scope) if early else None
         if render is None:
             return False
@@ -183,29 +229,29 @@ async def _answer(services: Services, entry: SeqEntry, scope: Scope, send: Send)
     return True
 
 
-def _varies_by_key(scope: Scope) -> Headers:
+def _varies_by_key(handler: BaseRouteHandler) -> Headers:
     """`Vary: Authorization` for a read that answers a key otherwise than the public (its OpenAPI security
     offers a scheme): its handler puts it on its 200s and 304s, so the 304s made here carry it too."""
-    security = getattr(scope["route_handler"], "security", None) or ()
+    security = getattr(handler, "security", None) or ()
     return _BY_KEY if any(requirement for requirement in security) else ()
 
 
-def _keyed(scope: Scope) -> bool:
-    """Whether the request carries credentials: its handler may answer it otherwise than the public (keyed
-    reads), so the front leaves it alone."""
-    return any(key == b"authorization" for key, _ in scope["headers"])
-
-
-def _read_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
-    """`Host`, `If-None-Match` and `Accept-Encoding`, in one pass over the request's headers."""
+def _read_headers(scope: Scope) -> tuple[str | None, str | None, str | None] | None:
+    """`Host`, `If-None-Match` and `Accept-Encoding`, in one pass over the request's headers; None for a
+    request the front leaves to Litestar: one with credentials (its handler may answer a key otherwise
+    than the public), or with a `Host` Litestar refuses."""
     host = if_none_match = accept_encoding = None
     for key, value in scope["headers"]:
         if key == b"host":
+            if not is_valid_host(value):
+                return None
             host = bytes(value).decode("latin-1")
         elif key == b"if-none-match":
             if_none_match = bytes(value).decode("latin-1")
         elif key == b"accept-encoding":
             accept_encoding = bytes(value).decode("latin-1")
+        elif key == b"authorization":
+            return None
     return host, if_none_match, accept_encoding
 
 

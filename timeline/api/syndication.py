@@ -18,7 +18,7 @@ from litestar.di import NamedDependency
 from timeline.api.caching import Rendered, SeqEntry
 from timeline.api.deps import Services
 from timeline.api.events import TimelineId
-from timeline.api.reads import JSON, answer_from_cache, cached_read, read_responses
+from timeline.api.reads import FRONT, JSON, cached_read, read_responses
 from timeline.api.urls import embed_url, public_base
 from timeline.models import Event, Timeline
 from timeline.render import atom_feed, json_feed, timelinejs
@@ -42,7 +42,7 @@ Renderer = Callable[[Timeline, list[Event], FeedUrls], bytes]
 class SyndicationController(Controller):
     path = "/api/v1/timelines/{timeline:str}"
     tags = ["syndication"]  # noqa: RUF012 (Litestar reads it as a class attribute)
-    middleware = [answer_from_cache]  # noqa: RUF012
+    opt = {FRONT: True}  # noqa: RUF012
 
     @get(
         "/feed.atom",

@@ -8,7 +8,7 @@ import functools
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Engine, exists, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.errors import StorageError, TimelineNotFoundError
 from timeline.store.engine import is_sqlite, reader, sqlite_reads, writer
@@ -56,10 +56,10 @@ Taken = dict[str, Committed]
 
 def took(conn: Connection, committed: Committed) -> None:
     """Note that the write transaction on `conn` moves a timeline to a new seq (or deletes it), to be
-    reported once it commits. Only `StoreBase._write` and `_writing` open such transactions."""
+    reported once it commits. Only `StoreBase._write` opens such transactions."""
     taken: Taken | None = conn.info.get(_TAKEN)
     if taken is None:
-        raise RuntimeError("a write took a seq outside Store._write/_writing: nobody would learn of it")
+        raise RuntimeError("a write took a seq outside Store._write: nobody would learn of it")
     taken[committed.timeline_id] = committed
 
 
@@ -83,10 +83,6 @@ def timeline_must_exist(conn: Connection, timeline_id: str) -> None:
     """Raise `TimelineNotFoundError` unless the timeline exists."""
     if not conn.scalar(select(exists().where(timelines.c.id == timeline_id))):
         raise TimelineNotFoundError(timeline_id)
-
-
-async def require_timeline(conn: AsyncConnection, timeline_id: str) -> None:
-    await conn.run_sync(timeline_must_exist, timeline_id)
 
 
 class _Threads:
@@ -155,7 +151,7 @@ class StoreBase:
         """
         if self._sqlite_reads is not None:
             return await self._sqlite_reads.run(work, snapshot=snapshot)
-        async with self._reading() as conn:
+        async with self._reader.connect() as conn:
             return await conn.run_sync(work)
 
     async def _write(self, work: Callable[[Connection], R]) -> R:
@@ -196,17 +192,3 @@ class StoreBase:
             if threads is not None:
                 threads.close()
         await self._engine.dispose()
-
-    @contextlib.asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncConnection]:
-        async with self._reader.connect() as conn:
-            yield conn
-
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed when the block ends, rolled back if it raises; reported once
-        committed, as `_write`."""
-        async with self._write_lock or contextlib.nullcontext(), self._writer.begin() as conn:
-            with _tracking(conn.sync_connection) as taken:  # type: ignore[arg-type]  # begun: bound
-                yield conn
-        await self._report(taken)

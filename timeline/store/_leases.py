@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, and_, bindparam, or_, select, update
 
 from timeline.errors import SourceNotFoundError
 from timeline.models import Source
@@ -55,16 +55,17 @@ class LeasesMixin(StoreBase):
             .limit(limit)
             .with_for_update(of=sources, skip_locked=True)
         )
-        async with self._writing() as conn:
-            ids = list((await conn.scalars(due)).all())
+
+        def work(conn: Connection) -> list[Claim]:
+            ids = list(conn.scalars(due).all())
             if not ids:
                 return []
             lease = {"lease_owner": owner, "lease_until": until}
-            await conn.execute(update(sources).where(sources.c.id.in_(ids)).values(lease))
-            rows = await conn.execute(
-                select(sources).where(sources.c.id.in_(ids)).order_by(sources.c.next_poll_at)
-            )
+            conn.execute(update(sources).where(sources.c.id.in_(ids)).values(lease))
+            rows = conn.execute(select(sources).where(sources.c.id.in_(ids)).order_by(sources.c.next_poll_at))
             return [Claim(_rows.source(row), _rows.poll_state(row), until) for row in rows]
+
+        return await self._write(work)
 
     @wrap_errors
     async def claim_source(
@@ -75,12 +76,16 @@ class LeasesMixin(StoreBase):
         until = now + timedelta(seconds=lease_seconds)
         free = or_(sources.c.lease_until.is_(None), sources.c.lease_until < now)
         lease = {"lease_owner": owner, "lease_until": until}
-        async with self._writing() as conn:
-            claimed = await conn.execute(update(sources).where(sources.c.id == source_id, free).values(lease))
-            row = (await conn.execute(select(sources).where(sources.c.id == source_id))).one_or_none()
+
+        def work(conn: Connection) -> tuple[int, Row[Any] | None]:
+            claimed = conn.execute(update(sources).where(sources.c.id == source_id, free).values(lease))
+            found = conn.execute(select(sources).where(sources.c.id == source_id)).one_or_none()
+            return claimed.rowcount, found
+
+        claimed, row = await self._write(work)
         if row is None:
             raise SourceNotFoundError(source_id)
-        return Claim(_rows.source(row), _rows.poll_state(row), until) if claimed.rowcount else None
+        return Claim(_rows.source(row), _rows.poll_state(row), until) if claimed else None
 
     @wrap_errors
     async def finish_polls(
@@ -98,19 +103,21 @@ class LeasesMixin(StoreBase):
             {**_rows.poll_values(state), **_RELEASED, **_held(source_id, owner)}
             for source_id, state in states.items()
         ]
-        async with self._writing() as conn:
+
+        def work(conn: Connection) -> None:
             for source_id, url in (moved or {}).items():
-                if not await _url_taken(conn, source_id, url):
-                    await conn.execute(update(sources).where(_HELD).values(url=url), _held(source_id, owner))
-            await conn.execute(update(sources).where(_HELD), rows)
+                if not _url_taken(conn, source_id, url):
+                    conn.execute(update(sources).where(_HELD).values(url=url), _held(source_id, owner))
+            conn.execute(update(sources).where(_HELD), rows)
+
+        await self._write(work)
 
     @wrap_errors
     async def release_leases(self, owner: str) -> int:
         """Give back every lease `owner` holds (graceful shutdown): those sources stay due for others."""
-        async with self._writing() as conn:
-            query = update(sources).where(sources.c.lease_owner == owner).values(_RELEASED)
-            result = await conn.execute(query)
-        return result.rowcount
+        query = update(sources).where(sources.c.lease_owner == owner).values(_RELEASED)
+        released: int = await self._write(lambda conn: conn.execute(query).rowcount)
+        return released
 
     @wrap_errors
     async def list_sources(self, *, status: str | None = None) -> list[Source]:
@@ -118,11 +125,10 @@ class LeasesMixin(StoreBase):
         query = select(sources).order_by(sources.c.timeline_id, sources.c.created_at)
         if status is not None:
             query = query.where(sources.c.status == status)
-        async with self._reading() as conn:
-            return [_rows.source(row) for row in await conn.execute(query)]
+        return await self._read(lambda conn: [_rows.source(row) for row in conn.execute(query)])
 
 
-async def _url_taken(conn: AsyncConnection, source_id: str, url: str) -> bool:
+def _url_taken(conn: Connection, source_id: str, url: str) -> bool:
     """Whether another source of `source_id`'s timeline has `url`."""
     sibling = sources.alias("sibling")
     query = select(sibling.c.id).where(
@@ -131,4 +137,4 @@ async def _url_taken(conn: AsyncConnection, source_id: str, url: str) -> bool:
         sibling.c.timeline_id
         == select(sources.c.timeline_id).where(sources.c.id == source_id).scalar_subquery(),
     )
-    return (await conn.execute(query.limit(1))).first() is not None
+    return conn.execute(query.limit(1)).first() is not None

@@ -7,14 +7,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.errors import ConflictError, SourceNotFoundError
 from timeline.ids import source_id as derive_source_id
 from timeline.models import Source
 from timeline.store import _rows
 from timeline.store._apply import lock_source
-from timeline.store._base import StoreBase, require_timeline, utcnow, wrap_errors
+from timeline.store._base import StoreBase, timeline_must_exist, utcnow, wrap_errors
 from timeline.store._plan import Plan
 from timeline.store._writes import write
 from timeline.store.tables import events, sources
@@ -50,19 +49,21 @@ class SourcesMixin(StoreBase):
         }
         owner, until = lease or (None, None)
         state = _rows.poll_values(PollState(next_poll_at=created, lease_owner=owner, lease_until=until))
+
+        def work(conn: Connection) -> Source:
+            timeline_must_exist(conn, timeline_id)
+            conn.execute(insert(sources).values({**row, **state}))
+            return _source(conn, source_id)
+
         try:
-            async with self._writing() as conn:
-                await require_timeline(conn, timeline_id)
-                await conn.execute(insert(sources).values({**row, **state}))
-                return await _source(conn, source_id)
+            return await self._write(work)
         except IntegrityError as exc:
             raise ConflictError(f"timeline {timeline_id!r} already has the source {url!r}") from exc
 
     @wrap_errors
     async def get_source(self, source_id: str) -> Source:
         """Raises `SourceNotFoundError`."""
-        async with self._reading() as conn:
-            return await _source(conn, source_id)
+        return await self._read(lambda conn: _source(conn, source_id))
 
     @wrap_errors
     async def remove_source(self, source_id: str, *, now: datetime | None = None) -> ApplyResult:
@@ -82,8 +83,7 @@ class SourcesMixin(StoreBase):
     @wrap_errors
     async def get_poll_state(self, source_id: str) -> PollState:
         """Raises `SourceNotFoundError`."""
-        async with self._reading() as conn:
-            return _rows.poll_state(await _source_row(conn, source_id))
+        return await self._read(lambda conn: _rows.poll_state(_source_row(conn, source_id)))
 
     @wrap_errors
     async def save_poll_state(self, source_id: str, state: PollState) -> None:
@@ -96,18 +96,17 @@ class SourcesMixin(StoreBase):
         await self._update_source(source_id, {"next_poll_at": now or utcnow()})
 
     async def _update_source(self, source_id: str, values: dict[str, object]) -> None:
-        async with self._writing() as conn:
-            result = await conn.execute(update(sources).where(sources.c.id == source_id).values(values))
-        if result.rowcount == 0:
+        query = update(sources).where(sources.c.id == source_id).values(values)
+        if await self._write(lambda conn: conn.execute(query).rowcount) == 0:
             raise SourceNotFoundError(source_id)
 
 
-async def _source_row(conn: AsyncConnection, source_id: str) -> Row[Any]:
-    row = (await conn.execute(select(sources).where(sources.c.id == source_id))).one_or_none()
+def _source_row(conn: Connection, source_id: str) -> Row[Any]:
+    row = conn.execute(select(sources).where(sources.c.id == source_id)).one_or_none()
     if row is None:
         raise SourceNotFoundError(source_id)
     return row
 
 
-async def _source(conn: AsyncConnection, source_id: str) -> Source:
-    return _rows.source(await _source_row(conn, source_id))
+def _source(conn: Connection, source_id: str) -> Source:
+    return _rows.source(_source_row(conn, source_id))

@@ -30,7 +30,7 @@ class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin, 
     returned are aware and in UTC. Methods are safe to call concurrently from many tasks.
 
     One exit for writes: a timeline's seq moves only through `_writes.advance`, inside a write transaction
-    (`_write` / `_writing`), and a deleted timeline is noted the same way. Once that transaction commits,
+    (`_write`), and a deleted timeline is noted the same way. Once that transaction commits,
     the store awaits the listener of `report_commits` with `Committed(timeline_id, last_seq)` for each
     timeline it changed: once per transaction, never before the commit (a reader it wakes sees the write),
     never for a write that rolled back. The composition root sets one listener per store: in a process
@@ -62,8 +62,7 @@ class Store(TimelinesMixin, SourcesMixin, LeasesMixin, ApplyMixin, EventsMixin, 
     @wrap_errors
     async def ping(self) -> None:
         """Raise `StorageError` unless the database answers a trivial query."""
-        async with self._reading() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self._read(lambda conn: conn.execute(text("SELECT 1")), snapshot=False)
 
     async def close(self) -> None:
         """Close every pooled connection and the reading threads."""

@@ -8,9 +8,20 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, Update, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Update,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.errors import ConflictError, TimelineNotFoundError
 from timeline.ids import new_id
@@ -48,19 +59,21 @@ class TimelinesMixin(StoreBase):
             raise ValueError(f"slug {slug!r} must be lowercase ASCII letters and digits joined by hyphens")
         ident = new_id("tl")
         row = {"id": ident, "title": title, "status": "live", "created_at": now or utcnow(), "last_seq": 0}
-        async with self._writing() as conn:
-            row["slug"] = slug or await _free_slug(conn, slugify(title))
+
+        def work(conn: Connection) -> Timeline:
+            row["slug"] = slug or _free_slug(conn, slugify(title))
             try:
-                await conn.execute(insert(timelines).values(row))
+                conn.execute(insert(timelines).values(row))
             except IntegrityError as exc:
                 raise ConflictError(f"slug {row['slug']!r} is already taken") from exc
-            return await _timeline(conn, ident)
+            return _timeline(conn, ident)
+
+        return await self._write(work)
 
     @wrap_errors
     async def get_timeline(self, id_or_slug: str) -> Timeline:
         """The timeline with this id or slug, with its sources. Raises `TimelineNotFoundError`."""
-        async with self._reading() as conn:
-            return await _timeline(conn, id_or_slug)
+        return await self._read(lambda conn: _timeline(conn, id_or_slug))
 
     @wrap_errors
     async def timeline_seq(self, id_or_slug: str) -> tuple[str, int]:
@@ -74,11 +87,14 @@ class TimelinesMixin(StoreBase):
     @wrap_errors
     async def list_timelines(self) -> list[Timeline]:
         """Every timeline with its sources, oldest first."""
-        async with self._reading() as conn:
-            rows = await conn.execute(select(timelines).order_by(timelines.c.created_at, timelines.c.id))
-            attached = await _sources_by_timeline(conn)
-            counted = {row.timeline_id: row for row in await conn.execute(_published())}
-        return [_rows.timeline(row, attached[row.id], counted.get(row.id)) for row in rows]
+
+        def read(conn: Connection) -> list[Timeline]:
+            rows = conn.execute(select(timelines).order_by(timelines.c.created_at, timelines.c.id))
+            attached = _sources_by_timeline(conn)
+            counted = {row.timeline_id: row for row in conn.execute(_published())}
+            return [_rows.timeline(row, attached[row.id], counted.get(row.id)) for row in rows]
+
+        return await self._read(read)
 
     @wrap_errors
     async def update_timeline(
@@ -98,27 +114,33 @@ class TimelinesMixin(StoreBase):
         if status is not None and status not in _STATUSES:
             raise ValueError(f"status must be one of {_STATUSES}, not {status!r}")
         values = {name: value for name, value in (("title", title), ("status", status)) if value is not None}
-        async with self._writing() as conn:
-            found = await _timeline(conn, id_or_slug)
+
+        def work(conn: Connection) -> Timeline:
+            found = _timeline(conn, id_or_slug)
             if not values:
                 return found
             # Rows locked in the order every writer takes them (sources, the seq, the timeline), so that
             # a concurrent poll of one of its sources waits rather than deadlocks (PostgreSQL).
             if status is not None:
-                await conn.execute(_scheduling(found.id, status, now or utcnow()))
-            await conn.run_sync(touch, found.id)
-            await conn.execute(update(timelines).where(timelines.c.id == found.id).values(values))
-            return await _timeline(conn, found.id)
+                conn.execute(_scheduling(found.id, status, now or utcnow()))
+            touch(conn, found.id)
+            conn.execute(update(timelines).where(timelines.c.id == found.id).values(values))
+            return _timeline(conn, found.id)
+
+        return await self._write(work)
 
     @wrap_errors
     async def delete_timeline(self, id_or_slug: str) -> None:
         """Delete a timeline with its sources, events and revisions. Raises `TimelineNotFoundError`."""
         gone = delete(timelines).where(_matches(id_or_slug)).returning(timelines.c.id, timelines.c.last_seq)
-        async with self._writing() as conn:
-            row = (await conn.execute(gone)).one_or_none()
+
+        def work(conn: Connection) -> None:
+            row = conn.execute(gone).one_or_none()
             if row is None:
                 raise TimelineNotFoundError(id_or_slug)
-            await conn.run_sync(took, Committed(row.id, row.last_seq, deleted=True))
+            took(conn, Committed(row.id, row.last_seq, deleted=True))
+
+        await self._write(work)
 
 
 def _scheduling(timeline_id: str, status: Literal["live", "ended"], now: datetime) -> Update:
@@ -132,22 +154,22 @@ def _matches(id_or_slug: str) -> ColumnElement[bool]:
     return or_(timelines.c.id == id_or_slug, timelines.c.slug == id_or_slug)
 
 
-async def _free_slug(conn: AsyncConnection, base: str) -> str:
+def _free_slug(conn: Connection, base: str) -> str:
     """`base`, or `base-N` with the smallest free N ≥ 2."""
     query = select(timelines.c.slug).where(or_(timelines.c.slug == base, timelines.c.slug.like(f"{base}-%")))
-    taken = set((await conn.scalars(query)).all())
+    taken = set(conn.scalars(query).all())
     candidates = (base if n == 1 else f"{base}-{n}" for n in range(1, len(taken) + 2))
     return next(slug for slug in candidates if slug not in taken)
 
 
-async def _timeline(conn: AsyncConnection, id_or_slug: str) -> Timeline:
-    row: Row[Any] | None = (await conn.execute(select(timelines).where(_matches(id_or_slug)))).one_or_none()
+def _timeline(conn: Connection, id_or_slug: str) -> Timeline:
+    row: Row[Any] | None = conn.execute(select(timelines).where(_matches(id_or_slug))).one_or_none()
     if row is None:
         raise TimelineNotFoundError(id_or_slug)
-    attached = await conn.execute(
+    attached = conn.execute(
         select(sources).where(sources.c.timeline_id == row.id).order_by(sources.c.created_at)
     )
-    counted = (await conn.execute(_published().where(events.c.timeline_id == row.id))).one_or_none()
+    counted = conn.execute(_published().where(events.c.timeline_id == row.id)).one_or_none()
     return _rows.timeline(row, [_rows.source(s) for s in attached], counted)
 
 
@@ -164,8 +186,8 @@ def _published() -> Select[Any]:
     )
 
 
-async def _sources_by_timeline(conn: AsyncConnection) -> dict[str, list[Source]]:
+def _sources_by_timeline(conn: Connection) -> dict[str, list[Source]]:
     grouped: dict[str, list[Source]] = defaultdict(list)
-    for row in await conn.execute(select(sources).order_by(sources.c.created_at)):
+    for row in conn.execute(select(sources).order_by(sources.c.created_at)):
         grouped[row.timeline_id].append(_rows.source(row))
     return grouped

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
 
 from timeline.errors import WebhookDisabledError, WebhookNotFoundError
 from timeline.ids import new_id, webhook_secret
 from timeline.models import ChangeKind, Webhook, WebhookAttempt, WebhookHealth
-from timeline.store._base import StoreBase, require_timeline, utcnow, wrap_errors
+from timeline.store._base import StoreBase, timeline_must_exist, utcnow, wrap_errors
 from timeline.store.tables import timelines, webhook_attempts, webhooks
 
 ATTEMPTS_KEPT = 100  # delivery attempts kept per subscription, newest first
@@ -101,9 +100,10 @@ class WebhooksMixin(StoreBase):
         """A new subscription and its secret (not readable later), delivering the timeline's changes
         committed from now on. Raises `TimelineNotFoundError`."""
         webhook_id, secret, created = new_id("wh"), webhook_secret(), now or utcnow()
-        async with self._writing() as conn:
-            await require_timeline(conn, timeline_id)
-            last_seq = await conn.scalar(select(timelines.c.last_seq).where(timelines.c.id == timeline_id))
+
+        def work(conn: Connection) -> tuple[Webhook, str]:
+            timeline_must_exist(conn, timeline_id)
+            last_seq = conn.scalar(select(timelines.c.last_seq).where(timelines.c.id == timeline_id))
             row = {
                 "id": webhook_id,
                 "timeline_id": timeline_id,
@@ -115,23 +115,27 @@ class WebhooksMixin(StoreBase):
                 "created_at": created,
                 **_state_values(DeliveryState(cursor=last_seq or 0)),
             }
-            await conn.execute(insert(webhooks).values(row))
-            return await _webhook(conn, timeline_id, webhook_id), secret
+            conn.execute(insert(webhooks).values(row))
+            return _webhook(conn, timeline_id, webhook_id), secret
+
+        return await self._write(work)
 
     @wrap_errors
     async def list_webhooks(self, timeline_id: str) -> list[Webhook]:
         """The timeline's subscriptions, oldest first. Raises `TimelineNotFoundError`."""
-        async with self._reading() as conn:
-            await require_timeline(conn, timeline_id)
-            query = select(webhooks).where(webhooks.c.timeline_id == timeline_id)
-            rows = await conn.execute(query.order_by(webhooks.c.created_at, webhooks.c.id))
+        query = select(webhooks).where(webhooks.c.timeline_id == timeline_id)
+
+        def read(conn: Connection) -> list[Webhook]:
+            timeline_must_exist(conn, timeline_id)
+            rows = conn.execute(query.order_by(webhooks.c.created_at, webhooks.c.id))
             return [_public(row) for row in rows]
+
+        return await self._read(read)
 
     @wrap_errors
     async def get_webhook(self, timeline_id: str, webhook_id: str) -> Webhook:
         """Raises `WebhookNotFoundError`."""
-        async with self._reading() as conn:
-            return await _webhook(conn, timeline_id, webhook_id)
+        return await self._read(lambda conn: _webhook(conn, timeline_id, webhook_id))
 
     @wrap_errors
     async def update_webhook(self, timeline_id: str, webhook_id: str, changes: Mapping[str, Any]) -> Webhook:
@@ -143,18 +147,24 @@ class WebhooksMixin(StoreBase):
             values["events"] = _kinds(values["events"])
         if values.get("enabled") is True or "url" in values:
             values.update(_RESET)
-        async with self._writing() as conn:
-            await _webhook(conn, timeline_id, webhook_id)
+
+        def work(conn: Connection) -> Webhook:
+            _webhook(conn, timeline_id, webhook_id)
             if values:
-                await conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(values))
-            return await _webhook(conn, timeline_id, webhook_id)
+                conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(values))
+            return _webhook(conn, timeline_id, webhook_id)
+
+        return await self._write(work)
 
     @wrap_errors
     async def delete_webhook(self, timeline_id: str, webhook_id: str) -> None:
         """Raises `WebhookNotFoundError`."""
-        async with self._writing() as conn:
-            await _webhook(conn, timeline_id, webhook_id)
-            await conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id))
+
+        def work(conn: Connection) -> None:
+            _webhook(conn, timeline_id, webhook_id)
+            conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id))
+
+        await self._write(work)
 
     @wrap_errors
     async def rotate_webhook_secret(
@@ -163,38 +173,47 @@ class WebhooksMixin(StoreBase):
         """A new secret; the old one signs beside it for `ROTATION_GRACE`, while receivers switch.
         Raises `WebhookNotFoundError`."""
         secret, until = webhook_secret(), (now or utcnow()) + ROTATION_GRACE
-        async with self._writing() as conn:
-            await _webhook(conn, timeline_id, webhook_id)
-            rotated = {"secret": secret, "previous_secret": webhooks.c.secret, "previous_until": until}
-            await conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(rotated))
-            return await _webhook(conn, timeline_id, webhook_id), secret
+        rotated = {"secret": secret, "previous_secret": webhooks.c.secret, "previous_until": until}
+
+        def work(conn: Connection) -> tuple[Webhook, str]:
+            _webhook(conn, timeline_id, webhook_id)
+            conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(rotated))
+            return _webhook(conn, timeline_id, webhook_id), secret
+
+        return await self._write(work)
 
     @wrap_errors
     async def request_ping(self, timeline_id: str, webhook_id: str) -> Webhook:
         """Ask the deliverer to send a `ping` now, ahead of the subscription's changes and of any retry
         it is waiting for. Raises `WebhookNotFoundError`, or `WebhookDisabledError` (nothing is sent to a
         disabled subscription, so the ping would wait unseen until it is enabled again)."""
-        async with self._writing() as conn:
-            if not (await _webhook(conn, timeline_id, webhook_id)).enabled:
+        query = update(webhooks).where(webhooks.c.id == webhook_id).values(ping_requested=True)
+
+        def work(conn: Connection) -> Webhook:
+            if not _webhook(conn, timeline_id, webhook_id).enabled:
                 raise WebhookDisabledError(webhook_id)
-            query = update(webhooks).where(webhooks.c.id == webhook_id).values(ping_requested=True)
-            await conn.execute(query)
-            return await _webhook(conn, timeline_id, webhook_id)
+            conn.execute(query)
+            return _webhook(conn, timeline_id, webhook_id)
+
+        return await self._write(work)
 
     @wrap_errors
     async def webhook_attempts(
         self, timeline_id: str, webhook_id: str, *, limit: int
     ) -> list[WebhookAttempt]:
         """The subscription's recent delivery attempts, newest first. Raises `WebhookNotFoundError`."""
-        async with self._reading() as conn:
-            await _webhook(conn, timeline_id, webhook_id)
-            query = (
-                select(webhook_attempts)
-                .where(webhook_attempts.c.webhook_id == webhook_id)
-                .order_by(webhook_attempts.c.id.desc())
-                .limit(limit)
-            )
-            return [_attempt(row) for row in await conn.execute(query)]
+        query = (
+            select(webhook_attempts)
+            .where(webhook_attempts.c.webhook_id == webhook_id)
+            .order_by(webhook_attempts.c.id.desc())
+            .limit(limit)
+        )
+
+        def read(conn: Connection) -> list[WebhookAttempt]:
+            _webhook(conn, timeline_id, webhook_id)
+            return [_attempt(row) for row in conn.execute(query)]
+
+        return await self._read(read)
 
     @wrap_errors
     async def claim_webhooks(
@@ -222,18 +241,21 @@ class WebhooksMixin(StoreBase):
             .limit(limit)
             .with_for_update(of=webhooks, skip_locked=True)
         )
-        async with self._writing() as conn:
-            ids = list((await conn.scalars(due)).all())
+        lease = {"lease_owner": owner, "lease_until": until}
+
+        def work(conn: Connection) -> list[Subscription]:
+            ids = list(conn.scalars(due).all())
             if not ids:
                 return []
-            lease = {"lease_owner": owner, "lease_until": until}
-            await conn.execute(update(webhooks).where(webhooks.c.id.in_(ids)).values(lease))
-            rows = await conn.execute(
+            conn.execute(update(webhooks).where(webhooks.c.id.in_(ids)).values(lease))
+            rows = conn.execute(
                 select(webhooks, timelines.c.last_seq)
                 .join(timelines, timelines.c.id == webhooks.c.timeline_id)
                 .where(webhooks.c.id.in_(ids))
             )
             return [_subscription(row, now) for row in rows]
+
+        return await self._write(work)
 
     @wrap_errors
     async def save_delivery(
@@ -253,15 +275,17 @@ class WebhooksMixin(StoreBase):
         if state.enabled:  # only the deliverer's own decision to disable is written, never an old `enabled`
             del values["enabled"], values["disabled_reason"]
         lease = {"lease_owner": owner if lease_until else None, "lease_until": lease_until}
-        async with self._writing() as conn:
-            saved = await conn.execute(update(webhooks).where(held).values({**values, **lease}))
-            if not saved.rowcount:
+        rows = [{"webhook_id": webhook_id, **_attempt_values(a)} for a in attempts]
+
+        def work(conn: Connection) -> bool:
+            if not conn.execute(update(webhooks).where(held).values({**values, **lease})).rowcount:
                 return False
-            if attempts:
-                rows = [{"webhook_id": webhook_id, **_attempt_values(a)} for a in attempts]
-                await conn.execute(insert(webhook_attempts), rows)
-                await _prune(conn, webhook_id)
-        return True
+            if rows:
+                conn.execute(insert(webhook_attempts), rows)
+                _prune(conn, webhook_id)
+            return True
+
+        return await self._write(work)
 
     @wrap_errors
     async def finish_deliveries(
@@ -285,35 +309,39 @@ class WebhooksMixin(StoreBase):
         ]
         held = (webhooks.c.id == bindparam("b_id")) & (webhooks.c.lease_owner == owner)
         released = {"lease_owner": None, "lease_until": None}
-        async with self._writing() as conn:
+
+        def work(conn: Connection) -> None:
             for columns, rows in groups.items():
                 query = (
                     update(webhooks)
                     .where(held)
                     .values({**{name: bindparam(name) for name in columns}, **released})
                 )
-                await conn.execute(query, rows)
+                conn.execute(query, rows)
             if attempts:
-                await conn.execute(insert(webhook_attempts), attempts)
-                await _prune(conn, *finished)
+                conn.execute(insert(webhook_attempts), attempts)
+                _prune(conn, *finished)
+
+        await self._write(work)
 
     @wrap_errors
     async def release_webhooks(self, owner: str) -> None:
         """Give back every subscription lease `owner` holds (a deliverer shutting down)."""
-        async with self._writing() as conn:
-            free = {"lease_owner": None, "lease_until": None}
-            await conn.execute(update(webhooks).where(webhooks.c.lease_owner == owner).values(free))
+        free = {"lease_owner": None, "lease_until": None}
+        await self._write(
+            lambda conn: conn.execute(update(webhooks).where(webhooks.c.lease_owner == owner).values(free))
+        )
 
 
-async def _webhook(conn: AsyncConnection, timeline_id: str, webhook_id: str) -> Webhook:
+def _webhook(conn: Connection, timeline_id: str, webhook_id: str) -> Webhook:
     query = select(webhooks).where(webhooks.c.id == webhook_id, webhooks.c.timeline_id == timeline_id)
-    row = (await conn.execute(query)).one_or_none()
+    row = conn.execute(query).one_or_none()
     if row is None:
         raise WebhookNotFoundError(webhook_id)
     return _public(row)
 
 
-async def _prune(conn: AsyncConnection, *webhook_ids: str) -> None:
+def _prune(conn: Connection, *webhook_ids: str) -> None:
     """Keep the newest `ATTEMPTS_KEPT` attempts of each subscription."""
     kept = webhook_attempts.alias("kept")
     oldest_kept = (
@@ -324,7 +352,7 @@ async def _prune(conn: AsyncConnection, *webhook_ids: str) -> None:
         .limit(1)
         .scalar_subquery()
     )
-    await conn.execute(
+    conn.execute(
         delete(webhook_attempts).where(
             webhook_attempts.c.webhook_id.in_(webhook_ids), webhook_attempts.c.id < oldest_kept
         )

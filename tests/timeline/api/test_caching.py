@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from tests.timeline.store.drafts import T0, draft
 from timeline.api import events
 from timeline.api.caching import PageCache, SeqCache
 from timeline.api.deps import Services
-from timeline.api.events import plain_page_query
+from timeline.api.page_query import NAMES, plain
 from timeline.api.reads import cached_read
 from timeline.settings import Settings
 from timeline.store import PageOptions, Store
@@ -388,4 +389,11 @@ async def test_reads_naming_their_own_url_are_cached_per_origin(
 def test_plain_page_queries_are_read_by_hand_and_the_rest_left_to_litestar(
     query: bytes, expected: PageOptions | None
 ) -> None:
-    assert plain_page_query(query) == expected
+    assert plain(query) == expected
+
+
+def test_the_page_handler_takes_exactly_the_declared_page_query() -> None:
+    """The front reads plain queries by the same declaration: a parameter added to one is added to both."""
+    arguments = set(inspect.signature(events.EventController.list_events.fn).parameters)
+
+    assert arguments - {"self", "request", "services", "timeline"} == NAMES

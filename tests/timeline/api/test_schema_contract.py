@@ -25,7 +25,8 @@ import pytest
 
 from tests.timeline.api.served import Seeded, seeded_api
 from tests.timeline.api.support import AUTH
-from timeline.api.events import MAX_LIMIT, MAX_SEQ
+from timeline.api.events import MAX_SEQ
+from timeline.api.page_query import MAX_LIMIT
 
 REPO = Path(__file__).resolve().parents[3]
 ST = Path(sys.executable).with_name("st")

@@ -228,9 +228,12 @@ def written_tables(store: Store) -> Iterator[list[str]]:
         if match := _WRITE.match(statement):
             tables.append(match.group(1).lower())
 
-    engine = store._engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
+    # SQLite's statements run on an engine of their own, in the store's threads.
+    engines = [store._engine.sync_engine, *([store._sqlite_reads.engine] if store._sqlite_reads else [])]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
     try:
         yield tables
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)

@@ -87,6 +87,5 @@ async def test_a_seq_taken_outside_the_exit_is_refused(store: Store, timeline: T
     def sneak(conn: Connection) -> int:
         return touch(conn, timeline.id)
 
-    async with store._reading() as conn, conn.begin():
-        with pytest.raises(RuntimeError, match=r"outside Store\._write"):
-            await conn.run_sync(sneak)
+    with pytest.raises(RuntimeError, match=r"outside Store\._write"):
+        await store._read(sneak)
