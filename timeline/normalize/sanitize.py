@@ -271,4 +271,14 @@ def plain_text(value: str | None) -> str | None:
         text = html_to_text(_clean(_TEXT_CLEANER, text))
     elif "&" in text:
         text = html_lib.unescape(text)
+    return _one_line(text)
+
+
+def typed_text(value: str | None) -> str | None:
+    """One line of text as a person typed it (an editor's title or note): nothing in it is read as HTML,
+    so `<b>` and `&amp;` stay as typed, and cleaning it again changes nothing; None when nothing is left."""
+    return _one_line(scrub(value)) if value else None
+
+
+def _one_line(text: str) -> str | None:
     return " ".join(_drop_zero_width(text).split()) or None

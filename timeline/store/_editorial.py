@@ -19,6 +19,7 @@ Deleting an editorial post deletes it (again: nothing); deleting an ingested eve
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -28,7 +29,7 @@ from feeds.types import Media, ParsedSnapshot, ParsedUpdate
 from timeline.errors import EventDeletedError, SourcedContentError
 from timeline.models import EventDraft, Overrides, rfc3339
 from timeline.normalize import normalize
-from timeline.normalize.sanitize import plain_text
+from timeline.normalize.sanitize import typed_text
 
 NO_OVERRIDES = Overrides()
 OVERRIDABLE = frozenset(Overrides.model_fields)
@@ -72,20 +73,26 @@ POSTED = frozenset(field.name for field in fields(Post))
 def post_draft(source_id: str, upstream_id: str, post: Post, *, now: datetime, edited: bool) -> EventDraft:
     """The post as a draft of the editorial source: sanitized, hashed and identified as any update is.
     An edited post's `updated_at` is `now`."""
+    # Its title, names and captions are text as the editor typed it: escaped, normalize reads them back
+    # as exactly that text (where it would read a source's as HTML), so cleaning a clean post is a no-op.
     update = ParsedUpdate(
         upstream_id=upstream_id,
         published_at=post.published_at,
         updated_at=now if edited else None,
-        title=post.title,
+        title=_typed(post.title),
         body_html=post.body_html,
         key_event=post.key_event,
         pinned=post.pinned,
-        authors=post.authors,
-        media=post.media,
+        authors=tuple(html.escape(name) for name in post.authors),
+        media=tuple(item.model_copy(update={"caption": _typed(item.caption)}) for item in post.media),
     )
     snapshot = ParsedSnapshot(adapter="editorial", updates=(update,))
     (draft,) = normalize(snapshot, source_id=source_id, now=now).drafts
     return draft
+
+
+def _typed(text: str | None) -> str | None:
+    return None if text is None else html.escape(text)
 
 
 def post_of(draft: EventDraft) -> Post:
@@ -167,7 +174,7 @@ def _overridden(overrides: Overrides, patch: Mapping[str, Any], allowed: frozens
         given["hidden"] = bool(given["hidden"])  # null clears: not hidden
     for name in ("title", "note"):
         if name in given:
-            given[name] = plain_text(given[name])  # as titles are everywhere; empty clears
+            given[name] = typed_text(given[name])  # empty clears
     return overrides.model_copy(update=given)
 
 

@@ -139,7 +139,7 @@ async def test_a_note_shows_with_the_event_in_its_public_json(
     noted = await store.edit_event(
         timeline.id, a, {"note": "  Figures from the <b>returning officer</b> \n"}, editor="alice", now=T0
     )
-    assert noted.note == "Figures from the returning officer"
+    assert noted.note == "Figures from the <b>returning officer</b>"  # as typed, never read as HTML
     assert orjson.loads(await store.event_doc(timeline.id, a))["note"] == noted.note
     await _poll(store, source)
     assert (await store.page(timeline.id, order="asc")).events[0].note == noted.note

@@ -47,11 +47,13 @@ def test_an_override_wins_where_set_and_the_source_shows_through_elsewhere(
 
 
 def test_overrides_are_set_cleared_and_a_repeat_is_no_change() -> None:
-    edit = decide_edit(INGESTED, {"pinned": True, "note": " Checked <b>twice</b> "})
-    assert edit is not None and edit.overrides == Overrides(pinned=True, note="Checked twice")
-    assert edit.changes == {"pinned": (None, True), "note": (None, "Checked twice")}
+    edit = decide_edit(INGESTED, {"pinned": True, "note": " Checked\n <b>twice</b> &amp; "})
+    note = "Checked <b>twice</b> &amp;"  # as typed: an editor's text is not read as HTML
+    assert edit is not None and edit.overrides == Overrides(pinned=True, note=note)
+    assert edit.changes == {"pinned": (None, True), "note": (None, note)}
     after = INGESTED._replace(overrides=edit.overrides)
     assert decide_edit(after, {"pinned": True}) is None
+    assert decide_edit(after, {"note": note}) is None
     cleared = decide_edit(after, {"pinned": None, "hidden": None, "note": ""})
     assert cleared is not None and cleared.overrides == Overrides()
 

@@ -16,10 +16,10 @@ from tests.timeline.api.support import AUTH
 from tests.timeline.web.harness import App, FlaggedBlog, bodies, open_widget, serving
 from tests.upstream import Upstream
 
-# Notes are plain text: tags are dropped and entities read, so this one holds a literal `<img …>`, which
-# must reach the reader as text.
-SENT = "&lt;img src=x onerror=alert(1)&gt; Figures <b>from</b> the count"
-NOTE = "<img src=x onerror=alert(1)> Figures from the count"
+# Notes are text as the editor typed it, never read as HTML: this one's `<img …>` and `<b>` must reach the
+# reader as text.
+SENT = "<img src=x onerror=alert(1)> Figures <b>from</b> the count"
+NOTE = SENT
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -70,6 +70,7 @@ async def test_editorial_changes_reach_the_widget_live(
 
         embed = await http.get(src.replace("/api/v1/timelines/", "/embed/"))
     assert embed.status_code == 200
-    assert "Editor’s note:</strong> &lt;img src=x onerror=alert(1)&gt; Figures from the count" in embed.text
+    shown = "&lt;img src=x onerror=alert(1)&gt; Figures &lt;b&gt;from&lt;/b&gt; the count"
+    assert f"Editor’s note:</strong> {shown}" in embed.text
     assert "Update 2" not in embed.text and "Our own update" not in embed.text
     assert dialogs == []
