@@ -10,6 +10,18 @@ import httpcore
 import httpx
 
 
+def core_pool(network_backend: httpcore.AsyncNetworkBackend) -> httpcore.AsyncConnectionPool:
+    """The connection pool every request of feeds goes through, over `network_backend` (the guard)."""
+    return httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        # httpx's own defaults; the callers' semaphores are what limit concurrency.
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=network_backend,
+    )
+
+
 class PoolTransport(httpx.AsyncBaseTransport):
     """An httpx transport over an httpcore pool that uses our network backend.
 
@@ -18,14 +30,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, network_backend: httpcore.AsyncNetworkBackend) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            # httpx's own defaults; the poller's semaphores are what limit concurrency.
-            max_connections=100,
-            max_keepalive_connections=20,
-            keepalive_expiry=5.0,
-            network_backend=network_backend,
-        )
+        self._pool = core_pool(network_backend)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = httpcore.URL(
@@ -41,7 +46,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        with _httpx_errors():
+        with httpx_errors():
             response = await self._pool.handle_async_request(core_request)
         # An async pool always answers with an async, closable stream.
         stream = _ResponseStream(cast(_CoreStream, response.stream))
@@ -62,7 +67,7 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._stream = stream
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _httpx_errors():
+        with httpx_errors():
             async for chunk in self._stream:
                 yield chunk
 
@@ -82,7 +87,8 @@ _HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = 
 
 
 @contextmanager
-def _httpx_errors() -> Iterator[None]:
+def httpx_errors() -> Iterator[None]:
+    """httpcore's errors, raised as their httpx twins (which `feeds._network.fetch_errors` words)."""
     try:
         yield
     except Exception as exc:

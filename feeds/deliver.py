@@ -11,16 +11,19 @@ since following one would send the signed body somewhere its subscriber never na
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Self
+from typing import Self, cast
+from urllib.parse import unquote_to_bytes
 
+import httpcore
 import httpx
 
 from feeds._network import FetchPolicy, checked_url, fetch_errors, network_backend, retry_after_seconds
-from feeds._transport import PoolTransport
+from feeds._transport import core_pool, httpx_errors
 from feeds.errors import FetchTimeoutError
 
 __all__ = ["Answer", "Sender"]
@@ -44,18 +47,16 @@ class Answer:
 class Sender:
     """POSTs to receivers over one connection pool (kept alive per host); close with `aclose()`.
 
-    `transport` replaces the network (tests), and with it the SSRF guard.
+    Straight on the httpcore pool the fetcher's client also stands on: a delivery needs none of what
+    httpx adds (redirects, cookies, decoding), and without it a POST costs about two thirds of the CPU.
     """
 
-    def __init__(self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, policy: FetchPolicy) -> None:
         self._policy = policy
-        self._client = httpx.AsyncClient(
-            transport=transport or PoolTransport(network_backend(policy)),
-            headers={"User-Agent": policy.user_agent, "Content-Type": "application/json"},
-            timeout=httpx.Timeout(policy.total_timeout + _LATE, connect=policy.connect_timeout),
-            follow_redirects=False,
-            trust_env=False,  # no proxies from the environment: the guard must see the receiver itself
-        )
+        self._pool = core_pool(network_backend(policy))
+        self._headers = [(b"User-Agent", policy.user_agent.encode()), (b"Content-Type", b"application/json")]
+        read = policy.total_timeout + _LATE
+        self._timeouts = {"connect": policy.connect_timeout, "read": read, "write": read, "pool": read}
 
     async def __aenter__(self) -> Self:
         return self
@@ -64,19 +65,34 @@ class Sender:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._pool.aclose()
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         """POST `body` to `url`. Raises `FetchError` when no answer came within the deadline."""
         started = time.perf_counter()
-        request = self._client.build_request("POST", checked_url(url), content=body, headers=dict(headers))
+        target = checked_url(url)
+        request = httpcore.Request(
+            b"POST",
+            httpcore.URL(
+                scheme=target.raw_scheme, host=target.raw_host, port=target.port, target=target.raw_path
+            ),
+            headers=[
+                (b"Host", target.netloc),
+                *self._headers,
+                *_basic_auth(target),
+                (b"Content-Length", str(len(body)).encode()),
+                *((name.encode(), value.encode()) for name, value in headers.items()),
+            ],
+            content=body,
+            extensions={"timeout": self._timeouts},
+        )
         try:
             async with asyncio.timeout(self._policy.total_timeout):
-                with fetch_errors(request.url, self._policy):
-                    response = await self._client.send(request, stream=True)
+                with fetch_errors(target, self._policy), httpx_errors():
+                    response = await self._pool.handle_async_request(request)
                     try:
                         latency = time.perf_counter() - started
-                        await self._drain(response)
+                        await self._drain(cast(AsyncIterable[bytes], response.stream))
                     finally:
                         await response.aclose()
         except TimeoutError as exc:
@@ -85,14 +101,24 @@ class Sender:
                 "raise TIMELINE_WEBHOOK_TIMEOUT if the receiver is just slow",
                 url=url,
             ) from exc
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
-        return Answer(response.status_code, latency, retry_after)
+        said = next((value for name, value in response.headers if name.lower() == b"retry-after"), None)
+        retry_after = retry_after_seconds(said.decode("latin-1") if said else None, datetime.now(UTC))
+        return Answer(response.status, latency, retry_after)
 
-    async def _drain(self, response: httpx.Response) -> None:
+    async def _drain(self, stream: AsyncIterable[bytes]) -> None:
         """Read up to `max_bytes` of the answer, so its connection can serve the next POST; a longer
         answer is cut off (its connection then closes)."""
         read = 0
-        async for chunk in response.aiter_raw():
+        async for chunk in stream:
             read += len(chunk)
             if read > self._policy.max_bytes:
                 return
+
+
+def _basic_auth(url: httpx.URL) -> list[tuple[bytes, bytes]]:
+    """A receiver URL's credentials as Basic auth, as a browser or curl would send them."""
+    if not url.userinfo:
+        return []
+    user, _, password = url.userinfo.partition(b":")
+    pair = unquote_to_bytes(user) + b":" + unquote_to_bytes(password)
+    return [(b"Authorization", b"Basic " + base64.b64encode(pair))]
