@@ -53,4 +53,16 @@ export function message(element, text, isError = false) {
   element.classList.toggle("error", isError);
 }
 
+/** Run an editor's action: say `done` when it worked, show its error in `feedback` when not, then
+ * `refresh` either way (the server has the last word on what happened). */
+export async function act(run, done, feedback, refresh) {
+  try {
+    await run();
+    say(done);
+  } catch (error) {
+    message(feedback, error.message, true);
+  }
+  await refresh();
+}
+
 export const hidden = (text) => h("span", { class: "visually-hidden", text });

@@ -1,6 +1,6 @@
 // A timeline's sources with their health in words; attach one (saying what was found), poll now, remove.
 import { call, timelinePath } from "./api.js";
-import { h, hidden, message, rerender, say, when } from "./dom.js";
+import { act as attempt, h, hidden, message, rerender, when } from "./dom.js";
 
 const STATUS = {
   new: "Not polled yet",
@@ -43,14 +43,8 @@ export function sourcesSection(timeline, refresh) {
     }
   }
 
-  async function act(run, done) {
-    try {
-      await run();
-      say(done);
-    } catch (error) {
-      message(feedback, error.message, true);
-    }
-    await refresh();
+  function act(run, done) {
+    return attempt(run, done, feedback, refresh);
   }
 
   function row(source) {

@@ -3,7 +3,7 @@
 import { call, timelinePath } from "./api.js";
 import { auditSection } from "./audit.js";
 import { composerSection } from "./composer.js";
-import { h, hidden, message, say } from "./dom.js";
+import { act as attempt, h, hidden, message, say } from "./dom.js";
 import { embedSection } from "./embed.js";
 import { eventsSection } from "./events.js";
 import { sourcesSection } from "./sources.js";
@@ -77,14 +77,8 @@ function show(main, timeline) {
     statusButton.onclick = () => act(() => call("PATCH", timelinePath(current.id), { status: ended ? "live" : "ended" }), ended ? "Reopened." : "Ended.");
   }
 
-  async function act(run, done) {
-    try {
-      await run();
-      say(done);
-    } catch (error) {
-      message(feedback, error.message, true);
-    }
-    await refresh();
+  function act(run, done) {
+    return attempt(run, done, feedback, refresh);
   }
 
   async function remove() {

@@ -2,7 +2,7 @@
 // send a test, rotate the secret, disable or enable, remove. A secret lives only in the field that shows
 // it, once: never in storage, a URL or anything drawn again, so leaving the page forgets it.
 import { call, timelinePath } from "./api.js";
-import { h, hidden, message, rerender, say, when } from "./dom.js";
+import { act as attempt, h, hidden, message, rerender, say, when } from "./dom.js";
 
 const DELIVERIES = 10;
 const KINDS = { upsert: "upserts", delete: "deletions" };
@@ -100,14 +100,8 @@ export function webhooksSection(timeline) {
     heading.focus();
   }
 
-  async function act(run, done) {
-    try {
-      await run();
-      say(done);
-    } catch (error) {
-      message(feedback, error.message, true);
-    }
-    await refresh();
+  function act(run, done) {
+    return attempt(run, done, feedback, refresh);
   }
 
   function row(webhook, attempts) {
