@@ -170,14 +170,35 @@ async def _delete_event(world: World) -> None:
     assert [e["upstream_id"] for e in (await _seen(world, tag, told))["events"]] == ["b2"]
 
 
-async def _preview(world: World) -> None:
-    """A POST that stores nothing: readers keep their page, and the hub hears of nothing."""
+async def _unseen(world: World, write: Callable[[], Awaitable[httpx.Response]]) -> None:
+    """A write that changes no event: readers keep their page, and the hub hears of nothing."""
     await world.create()
     tag, told = await world.primed(), len(world.hub.told)
-    previewed = await world.client.post("/api/v1/preview", json={"body_html": "<p>Draft</p>"}, headers=AUTH)
-    assert previewed.status_code == 200, previewed.text
+    response = await write()
+    assert response.is_success, response.text
     unchanged = await world.client.get(world.path("/events"), headers={"If-None-Match": tag})
     assert unchanged.status_code == 304 and world.hub.told[told:] == []
+
+
+async def _preview(world: World) -> None:
+    await _unseen(
+        world, lambda: world.client.post("/api/v1/preview", json={"body_html": "<p>Draft</p>"}, headers=AUTH)
+    )
+
+
+def _webhook(method: str | None = None, tail: str = "", body: dict[str, Any] | None = None) -> Case:
+    """A webhook created (and then, with `method`, changed): subscriptions are not the timeline's events."""
+
+    async def case(world: World) -> None:
+        async def write() -> httpx.Response:
+            created = await world.write("POST", "/webhooks", {"url": "https://hooks.example/in"})
+            if method is None:
+                return created
+            return await world.write(method, f"/webhooks/{created.json()['id']}{tail}", body)
+
+        await _unseen(world, write)
+
+    return case
 
 
 CASES: dict[tuple[str, str], Case] = {
@@ -191,6 +212,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("PATCH", f"{TIMELINE}/events/{{event_id}}"): _override,
     ("DELETE", f"{TIMELINE}/events/{{event_id}}"): _delete_event,
     ("POST", "/api/v1/preview"): _preview,
+    ("POST", f"{TIMELINE}/webhooks"): _webhook(),
+    ("PATCH", f"{TIMELINE}/webhooks/{{webhook_id}}"): _webhook("PATCH", "", {"key_events_only": True}),
+    ("DELETE", f"{TIMELINE}/webhooks/{{webhook_id}}"): _webhook("DELETE"),
+    ("POST", f"{TIMELINE}/webhooks/{{webhook_id}}/rotate-secret"): _webhook("POST", "/rotate-secret"),
+    ("POST", f"{TIMELINE}/webhooks/{{webhook_id}}/test"): _webhook("POST", "/test"),
 }
 
 

@@ -53,7 +53,7 @@ async def test_clients_on_two_api_processes_get_every_change_in_order_across_hub
                 expected.append(_change_blog(blog, round_=1))
                 await _received(expected, source, a, b)
                 listeners = await hub_backends(postgres_url, "listener")
-                assert len(listeners) == 2  # one per API process
+                assert len(listeners) == 3  # one per API process, and the worker's (its webhook deliverer's)
                 killed = await terminate_hub_backends(postgres_url)
                 assert set(listeners) <= killed
 
