@@ -341,22 +341,26 @@ def _webhook(conn: Connection, timeline_id: str, webhook_id: str) -> Webhook:
     return _public(row)
 
 
-def _prune(conn: Connection, *webhook_ids: str) -> None:
-    """Keep the newest `ATTEMPTS_KEPT` attempts of each subscription."""
-    kept = webhook_attempts.alias("kept")
-    oldest_kept = (
-        select(kept.c.id)
-        .where(kept.c.webhook_id == webhook_attempts.c.webhook_id)
-        .order_by(kept.c.id.desc())
+# One subscription's attempts older than its `ATTEMPTS_KEPT` newest. The cutoff is the subscription's, found
+# once per statement: a subquery correlated to each attempt was looked up again for every one of them, and
+# with 100 subscriptions finishing together (bench.webhooks) that was 40 % of the deliverer's database time.
+_PRUNE = delete(webhook_attempts).where(
+    webhook_attempts.c.webhook_id == bindparam("b_id"),
+    webhook_attempts.c.id
+    < (
+        select(webhook_attempts.c.id)
+        .where(webhook_attempts.c.webhook_id == bindparam("b_id"))
+        .order_by(webhook_attempts.c.id.desc())
         .offset(ATTEMPTS_KEPT - 1)
         .limit(1)
         .scalar_subquery()
-    )
-    conn.execute(
-        delete(webhook_attempts).where(
-            webhook_attempts.c.webhook_id.in_(webhook_ids), webhook_attempts.c.id < oldest_kept
-        )
-    )
+    ),
+)
+
+
+def _prune(conn: Connection, *webhook_ids: str) -> None:
+    """Keep the newest `ATTEMPTS_KEPT` attempts of each subscription."""
+    conn.execute(_PRUNE, [{"b_id": webhook_id} for webhook_id in webhook_ids])
 
 
 def _kinds(kinds: Sequence[str]) -> str:

@@ -109,6 +109,30 @@ async def test_a_ping_is_claimable_without_changes_and_attempts_are_kept_to_the_
     assert await store.claim_webhooks("a", now=NOW, lease_seconds=30, limit=10) == []
 
 
+async def test_runs_finished_together_each_keep_their_own_newest_attempts(
+    store: Store, timeline: Timeline
+) -> None:
+    busy, _ = await store.create_webhook(timeline.id, WebhookSpec(RECEIVER), now=NOW)
+    quiet, _ = await store.create_webhook(timeline.id, WebhookSpec(RECEIVER), now=NOW)
+    for hook in (busy, quiet):
+        await store.request_ping(timeline.id, hook.id)
+    claimed = {c.id: c for c in await store.claim_webhooks("a", now=NOW, lease_seconds=30, limit=10)}
+    made = {busy.id: ATTEMPTS_KEPT + 3, quiet.id: 5}
+    await store.finish_deliveries(
+        "a",
+        {
+            hook_id: (
+                replace(claimed[hook_id].state, ping_requested=False),
+                [Attempt(NOW, "ping", None, n, 200, 0.01) for n in range(1, count + 1)],
+            )
+            for hook_id, count in made.items()
+        },
+    )
+    for hook_id, count in made.items():
+        kept = await store.webhook_attempts(timeline.id, hook_id, limit=500)
+        assert [a.attempt for a in kept] == list(range(count, max(count - ATTEMPTS_KEPT, 0), -1))
+
+
 async def test_deleting_the_timeline_deletes_its_subscriptions(store: Store, timeline: Timeline) -> None:
     hook, _ = await store.create_webhook(timeline.id, WebhookSpec(RECEIVER), now=NOW)
     await store.delete_webhook(timeline.id, hook.id)
