@@ -271,9 +271,7 @@ class WebhooksMixin(StoreBase):
         and hold its lease until `lease_until`, or give it back (None). Only while `owner` holds the lease:
         False when it no longer does (it expired and another deliverer took over), and nothing is kept."""
         held = (webhooks.c.id == webhook_id) & (webhooks.c.lease_owner == owner)
-        values = _state_values(state)
-        if state.enabled:  # only the deliverer's own decision to disable is written, never an old `enabled`
-            del values["enabled"], values["disabled_reason"]
+        values = _saved_values(state)
         lease = {"lease_owner": owner if lease_until else None, "lease_until": lease_until}
         rows = [{"webhook_id": webhook_id, **_attempt_values(a)} for a in attempts]
 
@@ -298,9 +296,7 @@ class WebhooksMixin(StoreBase):
             return
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for webhook_id, (state, _) in finished.items():
-            values = _state_values(state)
-            if state.enabled:
-                del values["enabled"], values["disabled_reason"]
+            values = _saved_values(state)
             groups.setdefault(tuple(values), []).append({**values, "b_id": webhook_id})
         attempts = [
             {"webhook_id": webhook_id, **_attempt_values(a)}
@@ -369,6 +365,15 @@ def _kinds(kinds: Sequence[str]) -> str:
 
 def _state_values(state: DeliveryState) -> dict[str, Any]:
     return {name: getattr(state, name) for name in _STATE_COLUMNS}
+
+
+def _saved_values(state: DeliveryState) -> dict[str, Any]:
+    """What a deliverer writes of a run's end: `enabled` only when it disabled the subscription itself,
+    never the `enabled` it claimed with (an editor may have disabled it meanwhile)."""
+    values = _state_values(state)
+    if state.enabled:
+        del values["enabled"], values["disabled_reason"]
+    return values
 
 
 def _state(row: Row[Any]) -> DeliveryState:
